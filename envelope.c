@@ -1,0 +1,246 @@
+/*
+ * envelope.c - MAIL and RCPT: the sender, the recipients, relay control.
+ *
+ * SUMMARY
+ *	cmd_mail() opens a transaction: path syntax (address.c), then the
+ *	parameters SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531).
+ *	cmd_rcpt() adds a recipient if policy allows: postmaster always
+ *	(RFC 5321 4.5.1); a local domain (SMTP_DOMAINS), checked against
+ *	SMTP_RECIPIENTS when that is set; any other domain only for a
+ *	relay client (RELAYCLIENT) or an authenticated one.  Never an open
+ *	relay: with no domains and no RELAYCLIENT every RCPT gets 554 5.7.1.
+ *
+ * LIMITS
+ *	SMTP_MAX_RCPTS recipients (452 4.5.3 beyond); each address at most
+ *	PATH_MAX_LEN octets.
+ *
+ * DIAGNOSTICS
+ *	Replies as in smtp-session(8); every refused recipient is logged.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "smtp-session.h"
+
+void tx_reset(struct session *s)
+{
+	struct tx *t = &s->tx;
+
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		free(t->rcpts[i]);
+		t->rcpts[i] = NULL;
+	}
+	t->nrcpts = 0;
+	t->sender[0] = '\0';
+	t->utf8 = t->bdat = false;
+	if (t->spooling)
+		spool_close(&t->spool);
+	t->spooling = false;
+	if (s->state == ST_MAIL)
+		s->state = ST_HELO;
+}
+
+static bool ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+/* Replies for a path that did not parse; sender chooses X.1.7 vs X.1.3
+ * (RFC 3463 3.2). */
+static void path_refused(struct session *s, enum path_error e, bool sender)
+{
+	const char *bad = sender ? "5.1.7" : "5.1.3";
+
+	switch (e) {
+	case PATH_SYNTAX:
+		reply(s, 501, "5.5.4", sender ? "Syntax: MAIL FROM:<address>"
+				   : "Syntax: RCPT TO:<address>");
+		break;
+	case PATH_TOOLONG:
+		reply(s, 553, bad, "Address too long");
+		break;
+	case PATH_UTF8:       /* RFC 6531 3.7.4.1 */
+		reply(s, 553, "5.6.7", "Non-ASCII address needs SMTPUTF8");
+		break;
+	default:
+		reply(s, 553, bad, "Bad address syntax");
+		break;
+	}
+}
+
+/* RFC 1870: SIZE=1*20DIGIT. */
+static bool parse_size(const char *v, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (!*v || strlen(v) > 20)
+		return false;
+	for (; *v; v++) {
+		if (!isdigit((unsigned char)*v) || n > (UINT64_MAX - 9) / 10)
+			return false;
+		n = n * 10 + (uint64_t)(*v - '0');
+	}
+	*out = n;
+	return true;
+}
+
+/* Checks MAIL's parameters; replies and returns false on a bad one. */
+static bool mail_params(struct session *s, const char *p, bool *utf8)
+{
+	bool seen_size = false, seen_body = false;
+	struct esmtp_param prm;
+
+	*utf8 = false;
+	if (*p && !s->esmtp) {   /* RFC 5321 4.1.1.11: EHLO extensions only */
+		reply(s, 555, "5.5.4", "Parameters need EHLO");
+		return false;
+	}
+	while (*p) {
+		uint64_t size;
+
+		if (next_param(&p, &prm) != PATH_OK) {
+			reply(s, 501, "5.5.4", "Syntax error in parameters");
+			return false;
+		}
+		if (strcasecmp(prm.key, "SIZE") == 0 && !seen_size) {
+			seen_size = true;
+			if (!prm.has_value || !parse_size(prm.value, &size)) {
+				reply(s, 501, "5.5.4", "Syntax: SIZE=<octets>");
+				return false;
+			}
+			if (size > s->cfg->max_size) {     /* RFC 1870 6.1 */
+				reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+				return false;
+			}
+		} else if (strcasecmp(prm.key, "BODY") == 0 && !seen_body) {
+			seen_body = true;
+			if (!prm.has_value || (strcasecmp(prm.value, "7BIT") &&
+					       strcasecmp(prm.value, "8BITMIME"))) {
+				reply(s, 501, "5.5.4", "Syntax: BODY=7BIT|8BITMIME");
+				return false;
+			}
+		} else if (strcasecmp(prm.key, "SMTPUTF8") == 0 && !*utf8 &&
+			   !prm.has_value) {
+			*utf8 = true;
+		} else {
+			reply(s, 555, "5.5.4", "Unsupported parameter %.40s",
+			      prm.key);
+			return false;
+		}
+	}
+	return true;
+}
+
+void cmd_mail(struct session *s, const char *arg)
+{
+	char addr[PATH_MAX_LEN + 1];
+	const char *params;
+	enum path_error e;
+	bool utf8;
+
+	if (s->state == ST_MAIL) {
+		reply(s, 503, "5.5.1", "Error: nested MAIL command");
+		return;
+	}
+	e = parse_path(arg, "FROM:", true, true, addr, &params);
+	if (e != PATH_OK) {
+		path_refused(s, e, true);
+		return;
+	}
+	if (!mail_params(s, params, &utf8))
+		return;
+	if (!utf8_valid((const unsigned char *)addr, strlen(addr))) {
+		path_refused(s, PATH_BAD, true);
+		return;
+	}
+	if (!utf8 && !ascii(addr)) {
+		path_refused(s, PATH_UTF8, true);
+		return;
+	}
+	tx_reset(s);
+	memcpy(s->tx.sender, addr, sizeof addr);
+	s->tx.utf8 = utf8;
+	s->state = ST_MAIL;
+	log_event("mail", "sender", addr, NULL);
+	reply(s, 250, "2.1.0", "Ok");
+}
+
+/* Relay policy; replies and returns false when the recipient is refused. */
+static bool rcpt_allowed(struct session *s, const char *addr)
+{
+	const char *dom = addr_domain(addr);
+	int known;
+
+	if (is_postmaster(addr) && (!*dom || domain_is_local(s->cfg, dom)))
+		return true;
+	if (!domain_is_local(s->cfg, dom)) {
+		if (s->cfg->relayclient || s->authenticated)
+			return true;
+		log_event("rcpt_refused", "rcpt", addr, "reason", "relay", NULL);
+		reply(s, 554, "5.7.1", "Relay access denied");
+		return false;
+	}
+	if (!s->cfg->recipients)
+		return true;
+	known = recipient_known(s->cfg->recipients, addr);
+	if (known == 1)
+		return true;
+	if (known < 0) {
+		log_event("rcpt_refused", "rcpt", addr, "reason",
+			  "recipients file unreadable", NULL);
+		reply(s, 451, "4.3.0", "Temporary recipient lookup failure");
+		return false;
+	}
+	log_event("rcpt_refused", "rcpt", addr, "reason", "unknown", NULL);
+	reply(s, 550, "5.1.1", "Recipient address rejected: User unknown");
+	return false;
+}
+
+void cmd_rcpt(struct session *s, const char *arg)
+{
+	char addr[PATH_MAX_LEN + 1];
+	const char *params;
+	enum path_error e;
+
+	if (s->state != ST_MAIL || s->tx.bdat) {
+		reply(s, 503, "5.5.1", s->tx.bdat ? "Error: RCPT after BDAT"
+			: "Error: need MAIL command");
+		return;
+	}
+	e = parse_path(arg, "TO:", s->tx.utf8, false, addr, &params);
+	if (e == PATH_OK && !utf8_valid((const unsigned char *)addr, strlen(addr)))
+		e = PATH_BAD;
+	if (e != PATH_OK) {
+		path_refused(s, e, false);
+		return;
+	}
+	if (*params) {        /* no DSN (RFC 3461): RCPT takes no parameter */
+		reply(s, 555, "5.5.4", "Unsupported parameter");
+		return;
+	}
+	if (s->tx.nrcpts >= s->cfg->max_rcpts) {
+		reply(s, 452, "4.5.3", "Error: too many recipients");
+		return;
+	}
+	if (!rcpt_allowed(s, addr))
+		return;
+	if (!strchr(addr, '@')) {          /* bare <postmaster> */
+		char full[PATH_MAX_LEN + 1];
+		snprintf(full, sizeof full, "%s@%s", addr, s->cfg->hostname);
+		memcpy(addr, full, sizeof addr);
+	}
+	s->tx.rcpts[s->tx.nrcpts] = strdup(addr);
+	if (!s->tx.rcpts[s->tx.nrcpts]) {
+		reply(s, 451, "4.3.0", "Out of memory");
+		return;
+	}
+	s->tx.nrcpts++;
+	reply(s, 250, "2.1.5", "Ok");
+}

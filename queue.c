@@ -1,0 +1,328 @@
+/*
+ * queue.c - hands one spooled message to the deliver program.
+ *
+ * SUMMARY
+ *	The qmail-queue interface (qmail-queue(8)): the child gets fd 0 =
+ *	the message file at offset 0 and fd 1 = a pipe carrying the envelope
+ *	F<sender>\0 T<rcpt>\0 ... \0; its exit status says what happened.
+ *	The child runs in its own process group; its stderr goes to a pipe
+ *	and each line of it to our log, never to the client.  The parent
+ *	waits with poll() on the envelope pipe, the stderr pipe and a pidfd
+ *	of the child, so a child that hangs (or a grandchild that keeps
+ *	stderr open) cannot hang the session: after SMTP_DELIVER_TIMEOUT the
+ *	whole group is killed and the answer is 451 4.3.0.  The child is
+ *	always reaped.
+ *
+ * LIMITS
+ *	SMTP_DELIVER_TIMEOUT seconds; at most STDERR_MAX octets of the
+ *	child's stderr are logged, in lines of at most 400 octets.
+ *
+ * DIAGNOSTICS
+ *	Every outcome is mapped through status_table[] below; a fork, pipe
+ *	or exec failure is a temporary failure (451 4.3.0).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smtp-session.h"
+
+#define STDERR_MAX    8192
+#define EXIT_EXEC_FAILED 120    /* qmail.c: the child could not exec */
+#define STATUS_TIMEOUT (-1000)
+
+/* qmail-queue(8) exit codes: 0 queued, 11-40 permanent, everything else
+ * temporary; the texts follow notqmail's qmail-smtpd with RFC 3463 codes.
+ * Codes marked "-" are not used by qmail-queue but by programs that
+ * offer its interface. */
+static const struct {
+	int status;
+	int code;
+	const char *enh, *text;
+} status_table[] = {
+	{ 0,  250, "2.0.0", "Ok: queued" },
+	{ 11, 554, "5.1.3", "Envelope address too long for the queue" },
+	{ 31, 554, "5.3.0", "Mail server permanently rejected the message" }, /* - */
+	{ 51, 451, "4.3.0", "Queue out of memory" },
+	{ 52, 451, "4.3.0", "Queue timeout" },
+	{ 53, 451, "4.3.0", "Queue write error or disk full" },
+	{ 54, 451, "4.3.0", "Queue read error" },
+	{ 55, 451, "4.3.0", "Queue unable to read its configuration" },       /* - */
+	{ 56, 451, "4.3.0", "Queue had trouble making a network connection" },/* - */
+	{ 61, 451, "4.3.0", "Queue trouble in home directory" },
+	{ 62, 451, "4.3.0", "Queue trouble creating files" },
+	{ 63, 451, "4.3.0", "Queue trouble creating files" },
+	{ 64, 451, "4.3.0", "Queue trouble creating files" },
+	{ 65, 451, "4.3.0", "Queue trouble creating files" },
+	{ 66, 451, "4.3.0", "Queue trouble creating files" },
+	{ 71, 451, "4.3.0", "Mail server temporarily rejected the message" }, /* - */
+	{ 72, 451, "4.4.1", "Connection to mail server timed out" },          /* - */
+	{ 73, 451, "4.4.1", "Connection to mail server rejected" },           /* - */
+	{ 74, 451, "4.4.2", "Communication with mail server failed" },        /* - */
+	{ 81, 451, "4.3.0", "Queue internal bug" },
+	{ 91, 451, "4.3.0", "Queue envelope format error" },
+	{ EXIT_EXEC_FAILED, 451, "4.3.0", "Unable to run the deliver program" },
+};
+
+void queue_map_status(int status, struct queue_result *res)
+{
+	res->status = status;
+	if (status == STATUS_TIMEOUT) {
+		res->code = 451; res->enh = "4.3.0";
+		res->text = "Deliver program timed out";
+		return;
+	}
+	if (status < 0) {
+		res->code = 451; res->enh = "4.3.0";
+		res->text = "Deliver program crashed";
+		return;
+	}
+	for (size_t i = 0; i < sizeof status_table / sizeof status_table[0]; i++)
+		if (status_table[i].status == status) {
+			res->code = status_table[i].code;
+			res->enh = status_table[i].enh;
+			res->text = status_table[i].text;
+			return;
+		}
+	if (status >= 11 && status <= 40) {
+		res->code = 554; res->enh = "5.3.0";
+		res->text = "Permanent problem delivering the message";
+	} else {
+		res->code = 451; res->enh = "4.3.0";
+		res->text = "Temporary problem delivering the message";
+	}
+}
+
+/* F<sender>\0 T<rcpt>\0 ... \0 into a heap buffer (bounded by the
+ * recipient limit times PATH_MAX_LEN). */
+static char *build_envelope(const char *sender, char *const rcpts[],
+			    size_t n, size_t *len)
+{
+	size_t cap = strlen(sender) + 3, o = 0;
+	char *env;
+
+	for (size_t i = 0; i < n; i++)
+		cap += strlen(rcpts[i]) + 2;
+	env = malloc(cap);
+	if (!env)
+		return NULL;
+	o += (size_t)sprintf(env, "F%s", sender) + 1;
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)sprintf(env + o, "T%s", rcpts[i]) + 1;
+	env[o++] = '\0';
+	*len = o;
+	return env;
+}
+
+static void set_env(const char *name, const char *value)
+{
+	if (value)
+		setenv(name, value, 1);
+	else
+		unsetenv(name);
+}
+
+/* In the child: never returns. */
+static void exec_child(const struct config *cfg, int msgfd, int envfd,
+		       int errfd, const struct envelope_env *e)
+{
+	setpgid(0, 0);
+	signal(SIGPIPE, SIG_DFL);
+	if (dup2(msgfd, 0) < 0 || dup2(envfd, 1) < 0 || dup2(errfd, 2) < 0)
+		_exit(EXIT_EXEC_FAILED);
+	set_env("TCPREMOTEIP", e->remote_ip);
+	set_env("SMTP_SESSION_ID", e->session_id);
+	set_env("SMTP_HELO", e->helo);
+	set_env("SMTP_AUTH_USER", e->auth_user);
+	set_env("SMTP_TLS", e->tls);
+	execv(cfg->deliver_argv[0], cfg->deliver_argv);
+	dprintf(2, "cannot run %s: %s\n", cfg->deliver_argv[0], strerror(errno));
+	_exit(EXIT_EXEC_FAILED);
+}
+
+/* Logs complete lines of the child's stderr; keeps a partial one. */
+static void log_child_stderr(char *buf, size_t *len, bool final)
+{
+	char *start = buf, *nl;
+
+	while ((nl = memchr(start, '\n', *len - (size_t)(start - buf)))) {
+		*nl = '\0';
+		log_event("deliver_stderr", "text", start, NULL);
+		start = nl + 1;
+	}
+	*len -= (size_t)(start - buf);
+	memmove(buf, start, *len);
+	if ((final || *len > 400) && *len > 0) {
+		buf[*len] = '\0';
+		log_event("deliver_stderr", "text", buf, NULL);
+		*len = 0;
+	}
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+struct child_io {
+	int envfd, errfd, pidfd;
+	const char *env;
+	size_t envlen, envoff;
+	bool env_failed;
+	size_t errlen, errtotal;
+	char errbuf[512];
+};
+
+static void pump_stderr(struct child_io *c)
+{
+	ssize_t r = read(c->errfd, c->errbuf + c->errlen,
+			 sizeof c->errbuf - 1 - c->errlen);
+	if (r <= 0) {
+		if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+			close(c->errfd);
+			c->errfd = -1;
+		}
+		return;
+	}
+	if (c->errtotal < STDERR_MAX) {
+		c->errlen += (size_t)r;
+		log_child_stderr(c->errbuf, &c->errlen, false);
+	}
+	c->errtotal += (size_t)r;
+}
+
+static void pump_envelope(struct child_io *c)
+{
+	ssize_t w = write(c->envfd, c->env + c->envoff, c->envlen - c->envoff);
+
+	if (w > 0)
+		c->envoff += (size_t)w;
+	else if (w < 0 && errno != EINTR && errno != EAGAIN)
+		c->env_failed = true;       /* EPIPE: the child went away */
+	if (c->env_failed || c->envoff == c->envlen) {
+		close(c->envfd);
+		c->envfd = -1;
+	}
+}
+
+/* Runs until the child exits (pidfd readable) or the deadline; returns
+ * false on timeout. */
+static bool supervise(struct child_io *c, long long deadline)
+{
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = c->pidfd, .events = POLLIN },
+			{ .fd = c->envfd, .events = POLLOUT },
+			{ .fd = c->errfd, .events = POLLIN },
+		};
+		long long left = deadline - now_ms();
+		int r;
+
+		if (left <= 0)
+			return false;
+		r = poll(p, 3, (int)(left > 60000 ? 60000 : left));
+		if (r < 0 && errno != EINTR)
+			return false;
+		if (r <= 0)
+			continue;
+		if (p[2].revents)
+			pump_stderr(c);
+		if (p[1].revents & POLLOUT)
+			pump_envelope(c);
+		else if (p[1].revents)
+			c->env_failed = true, close(c->envfd), c->envfd = -1;
+		if (p[0].revents) {
+			/* drain what the child wrote before it exited */
+			while (c->errfd >= 0) {
+				struct pollfd e = { .fd = c->errfd, .events = POLLIN };
+				if (poll(&e, 1, 0) <= 0)
+					break;
+				pump_stderr(c);
+			}
+			return true;
+		}
+	}
+}
+
+static int wait_status(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 81;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return -WTERMSIG(st);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void queue_message(const struct config *cfg, int msgfd, const char *sender,
+		   char *const rcpts[], size_t nrcpts,
+		   const struct envelope_env *e, struct queue_result *res)
+{
+	struct child_io c = { .envfd = -1, .errfd = -1, .pidfd = -1 };
+	int envp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	char *env = build_envelope(sender, rcpts, nrcpts, &c.envlen);
+	bool finished;
+	pid_t pid;
+
+	if (!env || pipe2(envp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		queue_map_status(51, res);
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		queue_map_status(EXIT_EXEC_FAILED, res);
+		goto out;
+	}
+	if (pid == 0)
+		exec_child(cfg, msgfd, envp[0], errp[1], e);
+	setpgid(pid, pid);            /* both sides: no race with kill() */
+	close_fd(&envp[0]);
+	close_fd(&errp[1]);
+	c.env = env;
+	c.envfd = envp[1];
+	c.errfd = errp[0];
+	envp[1] = errp[0] = -1;           /* owned by c from here */
+	c.pidfd = pidfd_open(pid, 0);
+	fcntl(c.envfd, F_SETFL, O_NONBLOCK);
+	fcntl(c.errfd, F_SETFL, O_NONBLOCK);
+	finished = c.pidfd >= 0 &&
+		   supervise(&c, now_ms() + (long long)cfg->deliver_timeout * 1000);
+	/* The child is dead (a zombie: its pid cannot be reused yet) or
+	 * hangs; either way nothing of its process group may linger. */
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	queue_map_status(wait_status(pid), res);
+	if (!finished)
+		queue_map_status(STATUS_TIMEOUT, res);
+	else if (res->status == 0 && (c.env_failed || c.envoff < c.envlen))
+		queue_map_status(54, res);  /* ok without reading the envelope */
+	log_child_stderr(c.errbuf, &c.errlen, true);
+out:
+	close_fd(&c.pidfd);
+	close_fd(&c.envfd);
+	close_fd(&c.errfd);
+	close_fd(&envp[0]);
+	close_fd(&envp[1]);
+	close_fd(&errp[0]);
+	close_fd(&errp[1]);
+	free(env);
+}

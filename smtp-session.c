@@ -1,0 +1,481 @@
+/*
+ * smtp-session.c - main(): one SMTP session on one connection.
+ *
+ * SUMMARY
+ *	Finds the connection (fd 3 under socket activation, else fd 0/1),
+ *	the peer address, and the configuration; refuses root; greets; then
+ *	runs one linear loop: read a command line, look the verb up in
+ *	commands[], apply the table's cross-cutting checks (arguments,
+ *	HELO first), run the handler.  Handlers for MAIL/RCPT live in
+ *	envelope.c, DATA/BDAT in message.c.
+ *
+ * LIMITS
+ *	Command lines: CMD_LINE_MAX (2048) octets with CRLF; AUTH lines up to
+ *	AUTH_LINE_MAX (RFC 4954 4).  SMTP_MAX_ERRORS 5xx replies to commands
+ *	end the session with 421 4.7.0.  SMTP_TIMEOUT and SMTP_SESSION_TIMEOUT
+ *	end it with 421 4.4.2.
+ *
+ * DIAGNOSTICS
+ *	Exit 0 after a session, 1 on a configuration problem (after 421 4.3.0
+ *	to the client), 2 on a usage error.  Every event is logged (log.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include "smtp-session.h"
+
+#define LISTEN_FDS_START 3   /* sd_listen_fds(3) */
+
+static struct config cfg;
+static struct session sess;
+
+/* ---- replies ---------------------------------------------------------- */
+
+void reply(struct session *s, int code, const char *enh, const char *fmt, ...)
+{
+	char line[1024];
+	int n;
+	va_list ap;
+
+	n = enh ? snprintf(line, sizeof line, "%d %s ", code, enh)
+		: snprintf(line, sizeof line, "%d ", code);
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof line - (size_t)n - 2, fmt, ap);
+	va_end(ap);
+	if ((size_t)n > sizeof line - 3)
+		n = sizeof line - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	io_write(&s->io, line, (size_t)n);
+	if (code >= 500 && s->count_errors)
+		s->errors++;
+	if (code == 421) {
+		io_flush(&s->io);
+		s->quit = true;
+	}
+}
+
+void reply_line(struct session *s, int code, bool last, const char *text)
+{
+	char line[600];
+	int n = snprintf(line, sizeof line, "%d%c%.500s\r\n", code,
+			 last ? ' ' : '-', text);
+	io_write(&s->io, line, (size_t)n);
+}
+
+/* ---- the simple commands ---------------------------------------------- */
+
+static bool helo_arg(struct session *s, const char *verb, const char *arg)
+{
+	size_t n = strlen(arg);
+
+	while (n > 0 && arg[n - 1] == ' ')
+		n--;
+	if (n == 0 || n > HELO_MAX) {
+		reply(s, 501, "5.5.4", "Syntax: %s hostname", verb);
+		return false;
+	}
+	memcpy(s->helo, arg, n);
+	s->helo[n] = '\0';
+	tx_reset(s);
+	s->state = ST_HELO;
+	return true;
+}
+
+static void cmd_helo(struct session *s, const char *arg)
+{
+	if (!helo_arg(s, "HELO", arg))
+		return;
+	s->esmtp = false;
+	reply(s, 250, NULL, "%s", s->cfg->hostname);
+}
+
+static void cmd_ehlo(struct session *s, const char *arg)
+{
+	char size[48];
+
+	if (!helo_arg(s, "EHLO", arg))
+		return;
+	s->esmtp = true;
+	snprintf(size, sizeof size, "SIZE %llu",
+		 (unsigned long long)s->cfg->max_size);
+	reply_line(s, 250, false, s->cfg->hostname);
+	reply_line(s, 250, false, "PIPELINING");
+	reply_line(s, 250, false, size);
+	reply_line(s, 250, false, "8BITMIME");
+	reply_line(s, 250, false, "ENHANCEDSTATUSCODES");
+	reply_line(s, 250, false, "CHUNKING");
+	reply_line(s, 250, true, "SMTPUTF8");
+}
+
+static void cmd_rset(struct session *s, const char *arg)
+{
+	(void)arg;
+	tx_reset(s);
+	reply(s, 250, "2.0.0", "Ok");
+}
+
+static void cmd_noop(struct session *s, const char *arg)
+{
+	(void)arg;
+	reply(s, 250, "2.0.0", "Ok");
+}
+
+static void cmd_quit(struct session *s, const char *arg)
+{
+	(void)arg;
+	reply(s, 221, "2.0.0", "%s Bye", s->cfg->hostname);
+	s->quit = true;
+}
+
+/* RFC 5321 3.5.3: 252 when we will not verify but will accept. */
+static void cmd_vrfy(struct session *s, const char *arg)
+{
+	(void)arg;
+	reply(s, 252, "2.5.2", "Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+static void cmd_help(struct session *s, const char *arg)
+{
+	(void)arg;
+	reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP; see smtp-session(8)");
+}
+
+static void cmd_not_implemented(struct session *s, const char *arg)
+{
+	(void)arg;
+	reply(s, 502, "5.5.1", "Error: command not implemented");
+}
+
+/* ---- the command table ------------------------------------------------ */
+
+enum {
+	CMD_ARG    = 1 << 0,   /* needs an argument: 501 without */
+	CMD_NOARG  = 1 << 1,   /* takes none: 501 with one */
+	CMD_HELO   = 1 << 2,   /* needs HELO/EHLO first: 503 */
+	CMD_AUTHLEN = 1 << 3,  /* its line may be AUTH_LINE_MAX long */
+};
+
+static const struct command {
+	const char *verb;
+	unsigned flags;
+	void (*run)(struct session *, const char *arg);
+} commands[] = {
+	{ "HELO", CMD_ARG,            cmd_helo },
+	{ "EHLO", CMD_ARG,            cmd_ehlo },
+	{ "MAIL", CMD_ARG | CMD_HELO, cmd_mail },
+	{ "RCPT", CMD_ARG | CMD_HELO, cmd_rcpt },
+	{ "DATA", CMD_NOARG | CMD_HELO, cmd_data },
+	{ "BDAT", CMD_ARG,            cmd_bdat },   /* must read its chunk */
+	{ "RSET", CMD_NOARG,          cmd_rset },
+	{ "NOOP", 0,                  cmd_noop },   /* RFC 5321 4.1.1.9 */
+	{ "QUIT", CMD_NOARG,          cmd_quit },
+	{ "VRFY", CMD_ARG,            cmd_vrfy },
+	{ "HELP", 0,                  cmd_help },
+	/* STARTTLS and AUTH: tls.c and auth.c fill these rows in. */
+	{ "STARTTLS", 0,              cmd_not_implemented },
+	{ "AUTH", CMD_AUTHLEN,        cmd_not_implemented },
+	{ "EXPN", 0,                  cmd_not_implemented },
+	{ "TURN", 0,                  cmd_not_implemented },
+	{ "ETRN", 0,                  cmd_not_implemented },
+};
+
+static const struct command *lookup(const char *verb, size_t len)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strlen(commands[i].verb) == len &&
+		    strncasecmp(commands[i].verb, verb, len) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void dispatch(struct session *s, const char *line, size_t len)
+{
+	size_t vlen = strcspn(line, " ");
+	const struct command *c = lookup(line, vlen);
+	const char *arg = line + vlen;
+
+	while (*arg == ' ')
+		arg++;
+	if (!c) {
+		log_event("unknown_command", "verb", line, NULL);
+		reply(s, 500, "5.5.2", "Error: command not recognized");
+		return;
+	}
+	if (len > CMD_LINE_MAX - 2 && !(c->flags & CMD_AUTHLEN)) {
+		reply(s, 500, "5.5.2", "Line too long");
+		return;
+	}
+	if ((c->flags & CMD_ARG) && !*arg) {
+		reply(s, 501, "5.5.4", "Syntax: %s needs an argument", c->verb);
+		return;
+	}
+	if ((c->flags & CMD_NOARG) && *arg) {
+		reply(s, 501, "5.5.4", "Syntax: %s takes no argument", c->verb);
+		return;
+	}
+	if ((c->flags & CMD_HELO) && s->state == ST_GREETED) {
+		reply(s, 503, "5.5.1", "Error: send HELO/EHLO first");
+		return;
+	}
+	c->run(s, arg);
+}
+
+static bool looks_like_http(const char *line)
+{
+	static const char *const verbs[] = { "GET ", "POST ", "PUT ", "HEAD ",
+		"CONNECT ", "OPTIONS ", "Host:", "User-Agent:", NULL };
+
+	for (size_t i = 0; verbs[i]; i++)
+		if (strncasecmp(line, verbs[i], strlen(verbs[i])) == 0)
+			return true;
+	return false;
+}
+
+static void command_loop(struct session *s)
+{
+	static char line[AUTH_LINE_MAX + 3];
+
+	while (!s->quit) {
+		size_t len;
+		bool crlf;
+		enum io_status st = io_getline(&s->io, line, sizeof line, &len,
+					       &crlf);
+
+		s->count_errors = true;
+		if (st == IO_TIMEOUT) {
+			reply(s, 421, "4.4.2", "%s Timeout, closing connection",
+			      s->cfg->hostname);
+			session_end(s, "timeout");
+			return;
+		}
+		if (st == IO_EOF || st == IO_ERROR) {
+			session_end(s, st == IO_EOF ? "eof" : "read_error");
+			return;
+		}
+		if (st == IO_TOOLONG)
+			reply(s, 500, "5.5.2", "Line too long");
+		else if (memchr(line, '\0', len))
+			reply(s, 500, "5.5.2", "Error: NUL octet in command");
+		else if (looks_like_http(line)) {
+			reply(s, 421, "4.7.0", "%s Error: this is an SMTP server",
+			      s->cfg->hostname);
+			session_end(s, "http_command");
+			return;
+		} else
+			dispatch(s, line, len);
+		if (!s->quit && s->errors >= s->cfg->max_errors) {
+			reply(s, 421, "4.7.0", "%s Too many errors, closing connection",
+			      s->cfg->hostname);
+			session_end(s, "too_many_errors");
+			return;
+		}
+	}
+	session_end(s, "quit");
+}
+
+void session_end(struct session *s, const char *why)
+{
+	char msgs[24], acc[24], errs[24];
+
+	io_flush(&s->io);
+	snprintf(msgs, sizeof msgs, "%u", s->messages);
+	snprintf(acc, sizeof acc, "%u", s->accepted);
+	snprintf(errs, sizeof errs, "%u", s->errors);
+	log_event("disconnect", "reason", why, "messages", msgs,
+		  "accepted", acc, "errors", errs, NULL);
+	tx_reset(s);
+	s->quit = true;
+}
+
+/* ---- connection discovery --------------------------------------------- */
+
+/* sd_listen_fds(3) semantics without libsystemd: LISTEN_PID must be us;
+ * the variables are removed so the deliver program does not see them. */
+static int listen_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	int count = 0;
+
+	if (pid && n && strtol(pid, NULL, 10) == (long)getpid())
+		count = atoi(n);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	for (int fd = LISTEN_FDS_START; fd < LISTEN_FDS_START + count; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return count;
+}
+
+/* Printable address of a socket, IPv4-mapped IPv6 shown as IPv4. */
+static bool sockaddr_text(const struct sockaddr_storage *ss, char *ip,
+			  size_t iplen, char *port, size_t portlen)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, ip, (socklen_t)iplen);
+		snprintf(port, portlen, "%u", ntohs(a->sin_port));
+		return true;
+	}
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+			inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], ip,
+				  (socklen_t)iplen);
+		else
+			inet_ntop(AF_INET6, &a->sin6_addr, ip, (socklen_t)iplen);
+		snprintf(port, portlen, "%u", ntohs(a->sin6_port));
+		return true;
+	}
+	return false;
+}
+
+/* An address from the environment, accepted only if it parses. */
+static bool env_ip(const char *name, char *ip, size_t iplen)
+{
+	const char *v = getenv(name);
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (!v || strlen(v) >= iplen)
+		return false;
+	if (inet_pton(AF_INET, v, buf) != 1 && inet_pton(AF_INET6, v, buf) != 1)
+		return false;
+	strcpy(ip, v);
+	return true;
+}
+
+static void find_peer(struct session *s, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	const char *port = NULL, *host = getenv("TCPREMOTEHOST");
+
+	snprintf(s->client_ip, sizeof s->client_ip, "unknown");
+	s->client_port[0] = '\0';
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    sockaddr_text(&ss, s->client_ip, sizeof s->client_ip,
+			  s->client_port, sizeof s->client_port))
+		;
+	else if (env_ip("TCPREMOTEIP", s->client_ip, sizeof s->client_ip))
+		port = getenv("TCPREMOTEPORT");
+	else if (env_ip("REMOTE_ADDR", s->client_ip, sizeof s->client_ip))
+		port = getenv("REMOTE_PORT");
+	if (port && strlen(port) < sizeof s->client_port &&
+	    strspn(port, "0123456789") == strlen(port))
+		strcpy(s->client_port, port);
+	/* tcp-environ(5): TCPREMOTEHOST may hold anything; keep it tame */
+	if (host && *host && strlen(host) <= HOSTNAME_MAX &&
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		   "0123456789.-") == strlen(host))
+		strcpy(s->remote_host, host);
+	else
+		strcpy(s->remote_host, "unknown");
+}
+
+static void make_id(char *id, size_t len)
+{
+	unsigned char r[8];
+
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+		memset(r, 0, sizeof r);
+	snprintf(id, len, "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
+		 r[3], r[4], r[5], r[6], r[7]);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static void report_problem(const char *p)
+{
+	dprintf(2, "smtp-session: %s\n", p);
+}
+
+static void log_problem(const char *p)
+{
+	log_event("config_error", "problem", p, NULL);
+}
+
+static int check_config(void)
+{
+	int n = config_load(&cfg, report_problem);
+
+	n += config_check_files(&cfg, report_problem);
+	if (n == 0)
+		printf("smtp-session: configuration ok\n");
+	return n == 0 ? 0 : 1;
+}
+
+/* Refuses the connection with 421 and a log line; returns the exit code. */
+static int refuse(struct session *s, const char *enh, const char *why,
+		  const char *text)
+{
+	log_event("refused", "reason", why, NULL);
+	reply(s, 421, enh, "%s %s", cfg.hostname[0] ? cfg.hostname : "localhost",
+	      text);
+	io_flush(&s->io);
+	return 1;
+}
+
+static void greet(struct session *s)
+{
+	log_event("connect", "port", s->client_port, "host", s->remote_host,
+		  NULL);
+	reply(s, 220, NULL, "%s ESMTP smtp-session", s->cfg->hostname);
+}
+
+int main(int argc, char **argv)
+{
+	struct session *s = &sess;
+	int problems, in = 0, out = 1;
+
+	if (argc > 1) {
+		if (strcmp(argv[1], "--help") == 0) {
+			config_usage(1);
+			return 0;
+		}
+		if (strcmp(argv[1], "--version") == 0) {
+			printf("smtp-session %s\n", SMTP_SESSION_VERSION);
+			return 0;
+		}
+		if (strcmp(argv[1], "--check-config") == 0)
+			return check_config();
+		config_usage(2);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (listen_fds() == 1)
+		in = out = LISTEN_FDS_START;
+	problems = config_load(&cfg, NULL);
+	log_init(argv[0], cfg.log_mode);
+	make_id(s->id, sizeof s->id);
+	s->cfg = &cfg;
+	find_peer(s, in);
+	log_context(s->id, s->client_ip, NULL);
+	io_init(&s->io, in, out, cfg.timeout, cfg.session_timeout);
+	if (problems > 0) {
+		config_load(&cfg, log_problem);
+		return refuse(s, "4.3.0", "config_error",
+			      "Service not available, configuration error");
+	}
+	if (geteuid() == 0 && !cfg.allow_root)
+		return refuse(s, "4.3.0", "running_as_root",
+			      "Service not available, refusing to run as root");
+	s->tx.rcpts = calloc(cfg.max_rcpts, sizeof *s->tx.rcpts);
+	if (!s->tx.rcpts)
+		return refuse(s, "4.3.0", "out_of_memory", "Out of memory");
+	s->tx.spool.fd = -1;
+	greet(s);
+	command_loop(s);
+	return 0;
+}

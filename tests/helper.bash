@@ -1,0 +1,96 @@
+# tests/helper.bash - shared setup for the bats suite.
+#
+# Most tests are transcripts: the client's lines in (LF is turned into
+# CRLF), the server's replies out (CR removed), compared exactly.
+#
+#   run smtp <<'EOF'          # client lines
+#   EHLO client.test
+#   QUIT
+#   EOF
+#   assert_output "$(cat <<'EOF'  # expected replies
+#   220 mx.test ESMTP smtp-session
+#   ...
+#   EOF
+#   )"
+#
+# smtp_raw sends its stdin byte for byte (for bare LF/CR tests).
+# The binaries under test are in $SMTP_BUILD (check-asan points it at the
+# sanitizer build).  Each test gets its own spool, Maildir and log under
+# $BATS_TEST_TMPDIR.
+
+bats_require_minimum_version 1.5.0
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+: "${SMTP_BUILD:=$BATS_TEST_DIRNAME/..}"
+SESSION=$SMTP_BUILD/smtp-session
+DELIVER=$SMTP_BUILD/smtp-deliver
+FAKES=$BATS_TEST_DIRNAME/fakes
+
+common_setup() {
+	export SMTP_ALLOW_ROOT=1            # the suite runs as root in CI
+	export SMTP_HOSTNAME=mx.test
+	export SMTP_DOMAINS=example.test
+	export SMTP_SPOOL_DIR=$BATS_TEST_TMPDIR/spool
+	export SMTP_DELIVER=$DELIVER
+	export MAILDIR_ROOT=$BATS_TEST_TMPDIR/maildir
+	export SMTP_LOG=stderr
+	export TCPREMOTEIP=192.0.2.1
+	export SMTP_TIMEOUT=10 SMTP_SESSION_TIMEOUT=60
+	unset RELAYCLIENT SMTP_RECIPIENTS QMAILQUEUE SMTP_MAX_SIZE \
+		SMTP_MAX_RCPTS SMTP_MAX_ERRORS SMTP_BARE_LF SMTP_DELIVER_TIMEOUT \
+		LISTEN_FDS LISTEN_PID JOURNAL_STREAM
+	LOG=$BATS_TEST_TMPDIR/log
+	mkdir -p "$SMTP_SPOOL_DIR"
+}
+
+# The session with stdin's lines as CRLF lines; replies without CR.
+smtp() {
+	sed 's/$/\r/' | "$SESSION" 2>>"$LOG" | tr -d '\r'
+	return "${PIPESTATUS[1]}"
+}
+
+# The session with stdin sent as it is; replies without CR.
+smtp_raw() {
+	"$SESSION" 2>>"$LOG" | tr -d '\r'
+	return "${PIPESTATUS[0]}"
+}
+
+# The files delivered to one mailbox (new/), one path a line.
+delivered() {
+	local dom=${1#*@} loc=${1%@*}
+	find "$MAILDIR_ROOT/$dom/$loc/new" -type f 2>/dev/null | sort
+}
+
+# Number of messages under the whole Maildir root.
+delivered_count() {
+	find "$MAILDIR_ROOT" -path '*/new/*' -type f 2>/dev/null | wc -l
+}
+
+# The one message delivered to $1, without the Received header (5 lines)
+# smtp-deliver's Return-Path and Delivered-To lines: the body as sent.
+delivered_body() {
+	local f
+	f=$(delivered "$1")
+	[ "$(printf '%s\n' "$f" | grep -c .)" -eq 1 ] || return 1
+	awk 'body { print; next } /^\t[A-Z][a-z][a-z], / { body = 1 }' "$f"
+}
+
+spool_is_empty() {
+	[ -z "$(ls -A "$SMTP_SPOOL_DIR")" ]
+}
+
+# A free TCP port on loopback (the kernel picks; tiny race accepted).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until a TCP port accepts connections (at most 5 s).
+wait_port() {
+	local i
+	for i in $(seq 50); do
+		python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
