@@ -1,0 +1,1074 @@
+/*
+ * smtp-deliver.c - deliver one message into Maildirs, qmail-queue style.
+ *
+ * SUMMARY
+ *	smtp-session(8) execs this program the way qmail-smtpd execs
+ *	qmail-queue(8): fd 0 is the message (a regular file at offset 0,
+ *	LF line ends, already carrying smtp-session's Received: header);
+ *	fd 1 is a pipe carrying the envelope "F<sender>\0", one
+ *	"T<rcpt>\0" per recipient, then one more "\0".  Like qmail-queue
+ *	we read the whole message first, then the envelope.
+ *
+ *	Each recipient gets one copy in $MAILDIR_ROOT/<domain>/<local>/,
+ *	both parts lower-cased, the domain taken after the last '@'.  A
+ *	copy is "Return-Path: <sender>", "Delivered-To: <rcpt>", then the
+ *	message bytes unchanged.  maildir(5): a copy is written and
+ *	fsync'd under tmp/, then linked into new/; a reader never sees a
+ *	partial file.
+ *
+ *	Delivery is all-or-nothing: every copy is written into tmp/
+ *	before the first is linked into new/.  A failure before that
+ *	point unlinks the tmp/ copies already written, so the client's
+ *	retry (every failure but a bad address is temporary) does not
+ *	duplicate anything.
+ *
+ * LIMITS
+ *	Envelope addresses are at most ADDR_MAX (1002) octets (exit 11);
+ *	at most RCPTS_MAX (10000) recipients (exit 31).  Local and domain
+ *	parts become directory names, so each is at most PART_MAX (255,
+ *	NAME_MAX) octets (exit 11).  The message is never held in memory:
+ *	it is read in 64 KiB blocks with pread(2), once to check that it
+ *	is readable and once per recipient, so fd 0 must be a regular
+ *	file.  Memory is bounded by the recipient list (about 10000 *
+ *	(2 * 1003 + 100) octets at worst).
+ *
+ * DIAGNOSTICS
+ *	The exit status follows qmail-queue(8): 0 delivered; 11 and 31
+ *	permanent; 51, 53, 54, 55, 61, 81, 91 temporary.  Every non-zero
+ *	exit writes exactly one line "smtp-deliver: <reason>" on stderr.
+ *	Addresses in it are escaped (anything outside printable ASCII,
+ *	and backslash, as \xHH).  The message body is never echoed.
+ *
+ * BUGS
+ *	A failure after the first link into new/ (link(2) or the fsync(2)
+ *	of a new/ directory failing) cannot be undone: the copies already
+ *	in new/ stay, the exit is temporary (53 or 61), and the client's
+ *	retry duplicates them.  The stderr line names the recipients
+ *	already delivered (they are always the first K in envelope order).
+ *	If the process is killed while writing, tmp/ copies stay behind;
+ *	maildir(5) readers remove tmp/ files older than 36 hours.
+ */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#define _FILE_OFFSET_BITS 64
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROGNAME     "smtp-deliver"
+#define VERSION      "0.1.0"
+#define DEFAULT_ROOT "/var/lib/smtp-session/Maildir"
+
+/* Copy unit: large enough for throughput, small enough for the stack of
+ * any caller; the message itself is never loaded whole. */
+#define BLOCK_SIZE   (64 * 1024)
+/* Envelope address bound: far above RFC 5321's 256-octet path, leaving
+ * room for SMTPUTF8, yet it bounds the memory an envelope can take. */
+#define ADDR_MAX     1002
+#define RCPTS_MAX    10000
+/* Local and domain parts become directory names (NAME_MAX). */
+#define PART_MAX     255
+/* The escaped host name is cut here so "<uniq>.<host>" stays < NAME_MAX. */
+#define HOST_ESC_MAX 160
+#define UNIQ_MAX     80
+#define NAME_BUF     (UNIQ_MAX + 1 + HOST_ESC_MAX + 1)
+#define REL_PATH_MAX (2 * (PART_MAX + 1) + 4 + NAME_BUF)
+#define ENV_BUF      4096
+#define ERR_MAX      8000	/* fits smtp-session's 8 KiB stderr capture */
+#define ESC_MAX      (4 * ADDR_MAX + 8)
+#define ESC_SLOTS    4
+/* Tries to find an unused tmp/ name before giving up (maildir(5)). */
+#define CREATE_TRIES 4
+
+/* qmail-queue(8) exit codes: 11-40 permanent, the others temporary. */
+enum qq_code {
+	QQ_OK       = 0,
+	QQ_TOOLONG  = 11,	/* address too long */
+	QQ_REFUSED  = 31,	/* permanently refused */
+	QQ_NOMEM    = 51,	/* out of memory */
+	QQ_WRITE    = 53,	/* write error, disk full */
+	QQ_READ     = 54,	/* cannot read message or envelope */
+	QQ_CONFIG   = 55,	/* configuration problem */
+	QQ_ROOT     = 61,	/* problem with the Maildir directories */
+	QQ_BUG      = 81,	/* internal bug */
+	QQ_FORMAT   = 91,	/* envelope format error */
+};
+
+enum rcpt_state {
+	R_NONE,			/* nothing on disk yet */
+	R_TMP,			/* a copy exists in tmp/ (remove on failure) */
+	R_NEW,			/* linked into new/: delivered */
+};
+
+struct rcpt {
+	char *addr;		/* as in the envelope: Delivered-To, stderr */
+	char *lower;		/* lower-cased copy split at the last '@' */
+	const char *local;	/* points into lower */
+	const char *domain;	/* points into lower */
+	char uniq[UNIQ_MAX];	/* maildir(5) unique name without ".host" */
+	enum rcpt_state state;
+};
+
+struct envelope {
+	char sender[ADDR_MAX + 1];
+	struct rcpt *rcpts;
+	size_t nrcpts, cap;
+};
+
+struct message {
+	int fd;
+	off_t size;		/* measured by the first read */
+};
+
+struct envreader {
+	int fd;
+	size_t pos, len;
+	unsigned char buf[ENV_BUF];
+};
+
+static const char *maildir_root;
+static char errline[ERR_MAX];		/* the one diagnostic line */
+static char host[HOST_ESC_MAX + 1];	/* escaped as maildir(5) says */
+static char block[BLOCK_SIZE];		/* the copy buffer */
+static unsigned deliveries;		/* maildir(5) Q<n> */
+
+/* ---- small helpers -------------------------------------------------- */
+
+/* Records the reason of the first failure (later ones are consequences)
+ * and returns code, so callers can write "return fail(...)". */
+static int fail(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errline[0] == '\0') {
+		va_start(ap, fmt);
+		(void)vsnprintf(errline, sizeof errline, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* write(2) until done, retrying on EINTR and short writes. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Escapes s for stderr: anything outside printable ASCII, and the
+ * backslash itself, becomes \xHH, so an address cannot forge log lines
+ * or terminal controls.  Rotating buffers: up to ESC_SLOTS calls may
+ * feed one diagnostic line. */
+static const char *esc(const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	static char bufs[ESC_SLOTS][ESC_MAX];
+	static unsigned which;
+	char *out = bufs[which++ % ESC_SLOTS];
+	size_t o = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (o + 8 >= ESC_MAX) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c < 0x20 || c >= 0x7f || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 0xf];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Errors of directory operations: space and I/O are "write errors"
+ * (53), anything else is a broken tree (61); both are temporary. */
+static int dir_code(int err)
+{
+	switch (err) {
+	case ENOSPC: case EDQUOT: case EIO: case EFBIG:
+		return QQ_WRITE;
+	case ENOMEM:
+		return QQ_NOMEM;
+	default:
+		return QQ_ROOT;
+	}
+}
+
+static int write_code(int err)
+{
+	return err == ENOMEM ? QQ_NOMEM : QQ_WRITE;
+}
+
+/* A read-only directory fd has no data to lose: close(2) errors on it
+ * carry no information we could act on. */
+static void close_dir(int fd)
+{
+	if (fd >= 0)
+		(void)close(fd);
+}
+
+/* ---- arguments and configuration ------------------------------------ */
+
+static const char usage_text[] =
+	"usage: " PROGNAME " [--help | --version]\n"
+	"\n"
+	"Delivers the message on fd 0 to every recipient of the envelope on\n"
+	"fd 1 (the qmail-queue(8) interface): one Maildir copy per recipient\n"
+	"in $MAILDIR_ROOT/<domain>/<local>/, all recipients or none.\n"
+	"\n"
+	"Environment:\n"
+	"  MAILDIR_ROOT  absolute path of the Maildir tree\n"
+	"                (default " DEFAULT_ROOT ")\n"
+	"\n"
+	"Exit codes (qmail-queue(8); 11 and 31 are permanent):\n"
+	"   0  delivered to every recipient\n"
+	"  11  address too long\n"
+	"  31  permanently refused (bad address, too many recipients)\n"
+	"  51  out of memory\n"
+	"  53  write error or disk full\n"
+	"  54  cannot read the message or the envelope\n"
+	"  55  configuration problem (MAILDIR_ROOT, arguments)\n"
+	"  61  problem with the Maildir root or a Maildir directory\n"
+	"  81  internal bug\n"
+	"  91  envelope format error\n";
+
+/* --help and --version print on fd 1 and stop; anything else is a
+ * wrong deliver command line in smtp-session's configuration. */
+static int parse_args(int argc, char **argv, bool *done)
+{
+	static const char version_text[] = PROGNAME " " VERSION "\n";
+	const char *text;
+
+	if (argc <= 1)
+		return QQ_OK;
+	if (argc == 2 && strcmp(argv[1], "--help") == 0)
+		text = usage_text;
+	else if (argc == 2 && strcmp(argv[1], "--version") == 0)
+		text = version_text;
+	else
+		return fail(QQ_CONFIG, "unexpected argument \"%s\" "
+			    "(usage: " PROGNAME " [--help | --version])",
+			    esc(argv[1]));
+	*done = true;
+	if (write_all(1, text, strlen(text)) == -1)
+		return fail(QQ_WRITE, "cannot write to stdout: %s",
+			    strerror(errno));
+	return QQ_OK;
+}
+
+static int config_root(void)
+{
+	const char *root = getenv("MAILDIR_ROOT");
+
+	if (root == NULL)
+		root = DEFAULT_ROOT;
+	if (root[0] != '/')
+		return fail(QQ_CONFIG, "MAILDIR_ROOT must be an absolute "
+			    "path, not \"%s\"", esc(root));
+	if (strlen(root) >= PATH_MAX)
+		return fail(QQ_CONFIG, "MAILDIR_ROOT is longer than %d "
+			    "octets", PATH_MAX - 1);
+	maildir_root = root;
+	return QQ_OK;
+}
+
+/* ---- the message ---------------------------------------------------- */
+
+/* qmail-queue(8) reads the whole message before the envelope; we do
+ * too, which also proves fd 0 readable before anything is written.
+ * The size measured here is what every copy gets. */
+static int message_scan(struct message *m)
+{
+	struct stat st;
+	off_t off = 0;
+
+	if (fstat(0, &st) == -1)
+		return fail(QQ_READ, "cannot stat the message on fd 0: %s",
+			    strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(QQ_READ, "the message on fd 0 is not a regular "
+			    "file");
+	for (;;) {
+		ssize_t n = pread(0, block, sizeof block, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(QQ_READ, "cannot read the message: %s",
+				    strerror(errno));
+		if (n == 0)
+			break;
+		off += n;
+	}
+	m->fd = 0;
+	m->size = off;
+	return QQ_OK;
+}
+
+/* Copies exactly m->size octets of the message to fd, 64 KiB at a
+ * time.  pread(2) leaves the file offset alone, so every recipient
+ * gets the same bytes from offset 0. */
+static int copy_message(int fd, const struct message *m,
+			const struct rcpt *r)
+{
+	off_t off = 0;
+
+	while (off < m->size) {
+		size_t want = sizeof block;
+		ssize_t n;
+
+		if (m->size - off < (off_t)want)
+			want = (size_t)(m->size - off);
+		n = pread(m->fd, block, want, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(QQ_READ, "cannot read the message: %s",
+				    strerror(errno));
+		if (n == 0)
+			return fail(QQ_READ, "the message shrank while being "
+				    "delivered");
+		if (write_all(fd, block, (size_t)n) == -1)
+			return fail(write_code(errno), "cannot write the copy "
+				    "for <%s>: %s", esc(r->addr),
+				    strerror(errno));
+		off += n;
+	}
+	return QQ_OK;
+}
+
+/* ---- the envelope --------------------------------------------------- */
+
+/* The next envelope octet: 0..255, -1 at end of file, -2 on a read
+ * error (errno set). */
+static int env_getc(struct envreader *rd)
+{
+	if (rd->pos == rd->len) {
+		ssize_t n;
+
+		do
+			n = read(rd->fd, rd->buf, sizeof rd->buf);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -2;
+		if (n == 0)
+			return -1;
+		rd->pos = 0;
+		rd->len = (size_t)n;
+	}
+	return rd->buf[rd->pos++];
+}
+
+static int env_read_error(void)
+{
+	return fail(QQ_READ, "cannot read the envelope on fd 1: %s",
+		    strerror(errno));
+}
+
+/* One address up to its terminating NUL, at most ADDR_MAX octets. */
+static int read_addr(struct envreader *rd, char out[ADDR_MAX + 1],
+		     const char *what)
+{
+	size_t len = 0;
+
+	for (;;) {
+		int c = env_getc(rd);
+
+		if (c == -2)
+			return env_read_error();
+		if (c == -1)
+			return fail(QQ_READ, "the envelope ends inside a %s "
+				    "address", what);
+		if (c == '\0')
+			break;
+		if (len == ADDR_MAX)
+			return fail(QQ_TOOLONG, "%s address longer than %d "
+				    "octets", what, ADDR_MAX);
+		out[len++] = (char)c;
+	}
+	out[len] = '\0';
+	return QQ_OK;
+}
+
+static int add_rcpt(struct envelope *env, const char *addr)
+{
+	struct rcpt *r;
+
+	if (env->nrcpts == env->cap) {
+		size_t cap = env->cap == 0 ? 16 : env->cap * 2;
+
+		if (cap > RCPTS_MAX)
+			cap = RCPTS_MAX;
+		r = realloc(env->rcpts, cap * sizeof *r);
+		if (r == NULL)
+			return fail(QQ_NOMEM, "out of memory for the "
+				    "recipient list");
+		env->rcpts = r;
+		env->cap = cap;
+	}
+	r = &env->rcpts[env->nrcpts];
+	memset(r, 0, sizeof *r);
+	r->addr = strdup(addr);
+	if (r->addr == NULL)
+		return fail(QQ_NOMEM, "out of memory for the recipient list");
+	env->nrcpts++;
+	return QQ_OK;
+}
+
+/* qmail-queue(8): "F<sender>\0" then "T<rcpt>\0"... then "\0". */
+static int read_envelope(struct envelope *env)
+{
+	static struct envreader rd;
+	char addr[ADDR_MAX + 1];
+	int c, code;
+
+	rd.fd = 1;
+	c = env_getc(&rd);
+	if (c == -2)
+		return env_read_error();
+	if (c == -1)
+		return fail(QQ_READ, "the envelope is empty");
+	if (c != 'F')
+		return fail(QQ_FORMAT, "the envelope starts with \\x%02x, "
+			    "not F", (unsigned)c);
+	if ((code = read_addr(&rd, env->sender, "sender")) != QQ_OK)
+		return code;
+	for (;;) {
+		c = env_getc(&rd);
+		if (c == -2)
+			return env_read_error();
+		if (c == -1)
+			return fail(QQ_READ, "the envelope ends before its "
+				    "final NUL");
+		if (c == '\0')
+			break;
+		if (c != 'T')
+			return fail(QQ_FORMAT, "envelope record %zu starts "
+				    "with \\x%02x, not T", env->nrcpts + 2,
+				    (unsigned)c);
+		if (env->nrcpts == RCPTS_MAX)
+			return fail(QQ_REFUSED, "more than %d recipients",
+				    RCPTS_MAX);
+		if ((code = read_addr(&rd, addr, "recipient")) != QQ_OK ||
+		    (code = add_rcpt(env, addr)) != QQ_OK)
+			return code;
+	}
+	/* Nothing to deliver is a caller bug, not a success to report. */
+	if (env->nrcpts == 0)
+		return fail(QQ_FORMAT, "the envelope has no recipients");
+	return QQ_OK;
+}
+
+static void free_envelope(struct envelope *env)
+{
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		free(env->rcpts[i].addr);
+		free(env->rcpts[i].lower);
+	}
+	free(env->rcpts);
+	env->rcpts = NULL;
+	env->nrcpts = env->cap = 0;
+}
+
+/* ---- address checks ------------------------------------------------- */
+
+/* A part becomes one path component under the root, so it must not be
+ * able to name anything else: no '/', no leading dot (which also covers
+ * "." and ".." and keeps Maildir++ dot-folders out of reach), no
+ * backslash, no control characters.  NUL cannot occur: it ends the
+ * address in the envelope. */
+static int check_part(const char *addr, const char *p, size_t n,
+		      const char *what)
+{
+	if (n == 0)
+		return fail(QQ_REFUSED, "recipient <%s>: empty %s part",
+			    esc(addr), what);
+	if (n > PART_MAX)
+		return fail(QQ_TOOLONG, "recipient <%s>: %s part longer than "
+			    "%d octets", esc(addr), what, PART_MAX);
+	if (p[0] == '.')
+		return fail(QQ_REFUSED, "recipient <%s>: %s part starts with "
+			    "a dot", esc(addr), what);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '/')
+			return fail(QQ_REFUSED, "recipient <%s>: %s part "
+				    "contains '/'", esc(addr), what);
+		if (c == '\\')
+			return fail(QQ_REFUSED, "recipient <%s>: %s part "
+				    "contains a backslash", esc(addr), what);
+		if (c < 0x20 || c == 0x7f)
+			return fail(QQ_REFUSED, "recipient <%s>: %s part "
+				    "contains a control character",
+				    esc(addr), what);
+	}
+	return QQ_OK;
+}
+
+/* Splits at the LAST '@' (a quoted local part may hold '@') and keeps
+ * a lower-cased copy for the path; Delivered-To keeps the original. */
+static int check_rcpt(struct rcpt *r)
+{
+	const char *at = strrchr(r->addr, '@');
+	size_t llen, len = strlen(r->addr);
+	int code;
+
+	if (at == NULL)
+		return fail(QQ_REFUSED, "recipient <%s> has no '@'",
+			    esc(r->addr));
+	llen = (size_t)(at - r->addr);
+	if ((code = check_part(r->addr, r->addr, llen, "local")) != QQ_OK ||
+	    (code = check_part(r->addr, at + 1, len - llen - 1,
+			       "domain")) != QQ_OK)
+		return code;
+	r->lower = malloc(len + 1);
+	if (r->lower == NULL)
+		return fail(QQ_NOMEM, "out of memory for the recipient list");
+	for (size_t i = 0; i <= len; i++) {
+		char c = r->addr[i];
+
+		/* ASCII only: the C locale's idea, whatever LANG says. */
+		r->lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a')
+						     : c;
+	}
+	r->lower[llen] = '\0';
+	r->local = r->lower;
+	r->domain = r->lower + llen + 1;
+	return QQ_OK;
+}
+
+/* The sender only goes into Return-Path:, but a CR or LF there would
+ * forge header lines, so control characters are refused too. */
+static int check_sender(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f)
+			return fail(QQ_REFUSED, "sender contains a control "
+				    "character");
+	}
+	return QQ_OK;
+}
+
+/* Every address is checked before anything touches the disk: a bad one
+ * refuses the whole message and leaves no trace. */
+static int check_envelope(struct envelope *env)
+{
+	int code;
+
+	if ((code = check_sender(env->sender)) != QQ_OK)
+		return code;
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if ((code = check_rcpt(&env->rcpts[i])) != QQ_OK)
+			return code;
+	return QQ_OK;
+}
+
+/* ---- Maildir names and directories ---------------------------------- */
+
+/* maildir(5): the host name part has '/' as \057 and ':' as \072 (':'
+ * starts the info part, '/' would be a path separator). */
+static void init_host(void)
+{
+	char name[256];
+	size_t o = 0;
+
+	if (gethostname(name, sizeof name) == -1 || name[0] == '\0')
+		(void)snprintf(name, sizeof name, "localhost");
+	name[sizeof name - 1] = '\0';
+	for (const char *p = name; *p != '\0'; p++) {
+		const char *rep = *p == '/' ? "\\057" :
+				  *p == ':' ? "\\072" : NULL;
+		size_t need = rep != NULL ? 4 : 1;
+
+		if (o + need > HOST_ESC_MAX)
+			break;
+		if (rep != NULL)
+			memcpy(host + o, rep, 4);
+		else
+			host[o] = *p;
+		o += need;
+	}
+	host[o] = '\0';
+}
+
+/* maildir(5) unique name "<time>.M<usec>P<pid>Q<n>": seconds, then
+ * microseconds, process id and delivery count make it unique on this
+ * host; ".<host>" is appended when the name is used. */
+static int make_uniq(struct rcpt *r)
+{
+	struct timespec ts;
+	int n;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		return fail(QQ_BUG, "clock_gettime: %s", strerror(errno));
+	n = snprintf(r->uniq, sizeof r->uniq, "%lld.M%ldP%ldQ%u",
+		     (long long)ts.tv_sec, (long)(ts.tv_nsec / 1000),
+		     (long)getpid(), ++deliveries);
+	if (n < 0 || (size_t)n >= sizeof r->uniq)
+		return fail(QQ_BUG, "unique name too long");
+	return QQ_OK;
+}
+
+static int file_name(char out[NAME_BUF], const struct rcpt *r)
+{
+	int n = snprintf(out, NAME_BUF, "%s.%s", r->uniq, host);
+
+	if (n < 0 || n >= NAME_BUF)
+		return fail(QQ_BUG, "file name too long for <%s>",
+			    esc(r->addr));
+	return QQ_OK;
+}
+
+/* "<domain>/<local>/<sub>[/<name>]", relative to the root fd. */
+static int rel_path(char out[REL_PATH_MAX], const struct rcpt *r,
+		    const char *sub, bool with_file)
+{
+	int n;
+
+	if (with_file)
+		n = snprintf(out, REL_PATH_MAX, "%s/%s/%s/%s.%s", r->domain,
+			     r->local, sub, r->uniq, host);
+	else
+		n = snprintf(out, REL_PATH_MAX, "%s/%s/%s", r->domain,
+			     r->local, sub);
+	if (n < 0 || n >= REL_PATH_MAX)
+		return fail(QQ_BUG, "path too long for <%s>", esc(r->addr));
+	return QQ_OK;
+}
+
+/* Creates the root itself if missing (not its parents: a missing
+ * /var/lib/smtp-session is an installation problem) and opens it; all
+ * later paths are relative to this fd. */
+static int open_root(int *fd)
+{
+	if (mkdir(maildir_root, 0700) == -1 && errno != EEXIST)
+		return fail(QQ_ROOT, "cannot create MAILDIR_ROOT %s: %s",
+			    esc(maildir_root), strerror(errno));
+	*fd = open(maildir_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd == -1)
+		return fail(QQ_ROOT, "cannot open MAILDIR_ROOT %s: %s",
+			    esc(maildir_root), strerror(errno));
+	return QQ_OK;
+}
+
+/* Opens parent/name, creating it (mode 0700) on first use.  A new entry
+ * is fsync'd into its parent: a delivery must survive a crash, and so
+ * must the directory that holds it.  -1 with errno on failure. */
+static int make_dir(int parent, const char *name)
+{
+	if (mkdirat(parent, name, 0700) == 0) {
+		if (fsync(parent) == -1)
+			return -1;
+	} else if (errno != EEXIST) {
+		return -1;
+	}
+	return openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static int dir_fail(int err, const struct rcpt *r, const char *sub)
+{
+	return fail(dir_code(err), "cannot create or open %s/%s/%s%s%s: %s",
+		    esc(maildir_root), esc(r->domain), esc(r->local),
+		    sub[0] != '\0' ? "/" : "", sub, strerror(err));
+}
+
+/* Makes sure <domain>/<local>/{tmp,new,cur} exist; returns tmp/ open.
+ * new/ is checked here, before any copy is written, so a broken
+ * Maildir fails the delivery while it can still be undone. */
+static int maildir_make(int rootfd, const struct rcpt *r, int *tmpfd)
+{
+	static const char *const subs[] = { "cur", "new" };
+	int dom, box, fd;
+
+	dom = make_dir(rootfd, r->domain);
+	if (dom == -1)
+		return fail(dir_code(errno), "cannot create or open %s/%s: %s",
+			    esc(maildir_root), esc(r->domain),
+			    strerror(errno));
+	box = make_dir(dom, r->local);
+	if (box == -1) {
+		int err = errno;
+
+		close_dir(dom);
+		return dir_fail(err, r, "");
+	}
+	close_dir(dom);
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+		fd = make_dir(box, subs[i]);
+		if (fd == -1) {
+			int err = errno;
+
+			close_dir(box);
+			return dir_fail(err, r, subs[i]);
+		}
+		close_dir(fd);
+	}
+	*tmpfd = make_dir(box, "tmp");
+	if (*tmpfd == -1) {
+		int err = errno;
+
+		close_dir(box);
+		return dir_fail(err, r, "tmp");
+	}
+	close_dir(box);
+	return QQ_OK;
+}
+
+/* ---- writing the copies into tmp/ ----------------------------------- */
+
+/* Creates tmp/<uniq>.<host> exclusively.  O_EXCL | O_NOFOLLOW: never
+ * reuse or follow an existing name; maildir(5) says to try a new name
+ * if one is taken (the Q counter makes the next one differ). */
+static int create_tmp(int tmpfd, struct rcpt *r, int *fd)
+{
+	char name[NAME_BUF];
+	int code;
+
+	for (int tries = 0; tries < CREATE_TRIES; tries++) {
+		if ((code = make_uniq(r)) != QQ_OK ||
+		    (code = file_name(name, r)) != QQ_OK)
+			return code;
+		*fd = openat(tmpfd, name, O_WRONLY | O_CREAT | O_EXCL |
+			     O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (*fd >= 0)
+			return QQ_OK;
+		if (errno != EEXIST)
+			break;
+	}
+	return fail(dir_code(errno), "cannot create a file in %s/%s/%s/tmp: "
+		    "%s", esc(maildir_root), esc(r->domain), esc(r->local),
+		    strerror(errno));
+}
+
+/* Return-Path:, Delivered-To:, the message; then fsync, because
+ * maildir(5) links into new/ only what is safely on disk. */
+static int write_copy(int fd, const struct rcpt *r, const struct message *m,
+		      const char *sender)
+{
+	char hdr[2 * ADDR_MAX + 64];
+	int n, code;
+
+	n = snprintf(hdr, sizeof hdr, "Return-Path: <%s>\nDelivered-To: <%s>\n",
+		     sender, r->addr);
+	if (n < 0 || (size_t)n >= sizeof hdr)
+		return fail(QQ_BUG, "header too long for <%s>", esc(r->addr));
+	if (write_all(fd, hdr, (size_t)n) == -1)
+		return fail(write_code(errno), "cannot write the copy for "
+			    "<%s>: %s", esc(r->addr), strerror(errno));
+	if ((code = copy_message(fd, m, r)) != QQ_OK)
+		return code;
+	if (fsync(fd) == -1)
+		return fail(write_code(errno), "cannot fsync the copy for "
+			    "<%s>: %s", esc(r->addr), strerror(errno));
+	return QQ_OK;
+}
+
+static int deliver_tmp(int rootfd, struct rcpt *r, const struct message *m,
+		       const char *sender)
+{
+	int tmpfd, fd, code;
+
+	if ((code = maildir_make(rootfd, r, &tmpfd)) != QQ_OK)
+		return code;
+	code = create_tmp(tmpfd, r, &fd);
+	close_dir(tmpfd);
+	if (code != QQ_OK)
+		return code;
+	r->state = R_TMP;
+	code = write_copy(fd, r, m, sender);
+	/* close(2) can report a delayed write error (NFS): check it. */
+	if (close(fd) == -1 && code == QQ_OK)
+		code = fail(write_code(errno), "cannot close the copy for "
+			    "<%s>: %s", esc(r->addr), strerror(errno));
+	return code;
+}
+
+static int write_all_tmp(int rootfd, struct envelope *env,
+			 const struct message *m)
+{
+	int code;
+
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if ((code = deliver_tmp(rootfd, &env->rcpts[i], m,
+					env->sender)) != QQ_OK)
+			return code;
+	return QQ_OK;
+}
+
+/* On failure before delivery: remove every tmp/ copy.  Best effort (we
+ * are failing already); what stays is removed by maildir(5) readers
+ * after 36 hours. */
+static void cleanup_tmp(int rootfd, struct envelope *env)
+{
+	char path[REL_PATH_MAX];
+
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct rcpt *r = &env->rcpts[i];
+
+		if (r->state != R_TMP ||
+		    rel_path(path, r, "tmp", true) != QQ_OK)
+			continue;
+		if (unlinkat(rootfd, path, 0) == 0 || errno == ENOENT)
+			r->state = R_NONE;
+	}
+}
+
+/* ---- moving into new/ ----------------------------------------------- */
+
+/* maildir(5): link(2) tmp/ into new/ (it fails rather than replace an
+ * existing name).  File systems without hard links get rename(2);
+ * the unique name makes a clash there as unlikely as anywhere. */
+static int link_or_rename(int rootfd, const char *from, const char *to)
+{
+	if (linkat(rootfd, from, rootfd, to, 0) == 0)
+		return 0;
+	if (errno == EPERM || errno == EOPNOTSUPP || errno == ENOSYS)
+		return renameat(rootfd, from, rootfd, to);
+	return -1;
+}
+
+static int sync_dir(int rootfd, const char *path)
+{
+	int fd = openat(rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc, err;
+
+	if (fd == -1)
+		return -1;
+	rc = fsync(fd);
+	err = errno;
+	close_dir(fd);
+	errno = err;
+	return rc;
+}
+
+static bool same_maildir(const struct rcpt *a, const struct rcpt *b)
+{
+	return strcmp(a->domain, b->domain) == 0 &&
+	       strcmp(a->local, b->local) == 0;
+}
+
+/* After the links: fsync each new/ so the deliveries are on disk, then
+ * drop the tmp/ names and fsync tmp/.  The tmp/ side is tidying only:
+ * a stale tmp/ name is harmless and readers remove it (maildir(5)). */
+static int sync_moved(int rootfd, struct envelope *env, size_t moved)
+{
+	char path[REL_PATH_MAX];
+	int code = QQ_OK;
+
+	for (size_t i = 0; i < moved; i++) {
+		struct rcpt *r = &env->rcpts[i];
+
+		if (i > 0 && same_maildir(r, &env->rcpts[i - 1]))
+			continue;
+		if (rel_path(path, r, "new", false) != QQ_OK)
+			return QQ_BUG;
+		if (sync_dir(rootfd, path) == -1 && code == QQ_OK)
+			code = fail(dir_code(errno), "cannot fsync %s/%s: %s",
+				    esc(maildir_root), esc(path),
+				    strerror(errno));
+	}
+	for (size_t i = 0; i < moved; i++) {
+		struct rcpt *r = &env->rcpts[i];
+
+		if (rel_path(path, r, "tmp", true) != QQ_OK)
+			return QQ_BUG;
+		if (unlinkat(rootfd, path, 0) == -1 && errno != ENOENT)
+			continue;	/* harmless, see above */
+		if (i + 1 < moved && same_maildir(r, &env->rcpts[i + 1]))
+			continue;
+		if (rel_path(path, r, "tmp", false) != QQ_OK)
+			return QQ_BUG;
+		(void)sync_dir(rootfd, path);	/* tidying only */
+	}
+	return code;
+}
+
+/* Links every copy into new/, in envelope order; *moved tells how many
+ * got there (the first *moved recipients are delivered). */
+static int move_all(int rootfd, struct envelope *env, size_t *moved)
+{
+	char from[REL_PATH_MAX], to[REL_PATH_MAX];
+	int code = QQ_OK, sync_code;
+	size_t i;
+
+	for (i = 0; i < env->nrcpts; i++) {
+		struct rcpt *r = &env->rcpts[i];
+
+		if ((code = rel_path(from, r, "tmp", true)) != QQ_OK ||
+		    (code = rel_path(to, r, "new", true)) != QQ_OK)
+			break;
+		if (link_or_rename(rootfd, from, to) == -1) {
+			code = fail(dir_code(errno), "cannot link %s/%s into "
+				    "new/ for <%s>: %s", esc(maildir_root),
+				    esc(from), esc(r->addr),
+				    strerror(errno));
+			break;
+		}
+		r->state = R_NEW;
+	}
+	*moved = i;
+	sync_code = sync_moved(rootfd, env, i);
+	return code != QQ_OK ? code : sync_code;
+}
+
+/* Appends to the diagnostic which recipients were delivered before a
+ * failure in the move phase (they are the first `moved` ones). */
+static void report_partial(const struct envelope *env, size_t moved)
+{
+	size_t len = strlen(errline);
+	int n;
+
+	n = snprintf(errline + len, sizeof errline - len, "; already "
+		     "delivered to the first %zu of %zu recipients:", moved,
+		     env->nrcpts);
+	if (n < 0 || (size_t)n >= sizeof errline - len)
+		return;
+	len += (size_t)n;
+	for (size_t i = 0; i < moved; i++) {
+		const char *a = esc(env->rcpts[i].addr);
+		size_t alen = strlen(a);
+
+		if (len + alen + 8 >= sizeof errline) {
+			memcpy(errline + len, " ...", 5);
+			return;
+		}
+		errline[len++] = ' ';
+		errline[len++] = '<';
+		memcpy(errline + len, a, alen);
+		len += alen;
+		errline[len++] = '>';
+		errline[len] = '\0';
+	}
+}
+
+/* ---- main ----------------------------------------------------------- */
+
+static int deliver(void)
+{
+	static struct envelope env;
+	struct message msg;
+	int rootfd = -1, code;
+	size_t moved = 0;
+
+	if ((code = config_root()) == QQ_OK &&
+	    (code = message_scan(&msg)) == QQ_OK &&
+	    (code = read_envelope(&env)) == QQ_OK &&
+	    (code = check_envelope(&env)) == QQ_OK &&
+	    (code = open_root(&rootfd)) == QQ_OK) {
+		init_host();
+		code = write_all_tmp(rootfd, &env, &msg);
+		if (code == QQ_OK) {
+			code = move_all(rootfd, &env, &moved);
+			if (code != QQ_OK && moved > 0)
+				report_partial(&env, moved);
+		}
+		if (code != QQ_OK)
+			cleanup_tmp(rootfd, &env);
+		close_dir(rootfd);
+	}
+	free_envelope(&env);
+	return code;
+}
+
+/* With fd 2 closed, the first file we open would become "stderr" and a
+ * diagnostic would land inside a delivered message: fill the gaps with
+ * /dev/null first.  A closed fd 0 or 1 then reads as an empty message
+ * or envelope (exit 54). */
+static int std_fds_open(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		n = open("/dev/null", O_RDWR);
+		if (n != fd) {
+			if (n >= 0)
+				(void)close(n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void print_error(void)
+{
+	char line[ERR_MAX + 64];
+	int n;
+
+	n = snprintf(line, sizeof line, PROGNAME ": %s\n",
+		     errline[0] != '\0' ? errline : "internal error");
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line)
+		n = (int)sizeof line - 1;
+	/* Nowhere left to report a failing stderr. */
+	(void)write_all(2, line, (size_t)n);
+}
+
+int main(int argc, char **argv)
+{
+	bool done = false;
+	int code;
+
+	if (std_fds_open() == -1)
+		return QQ_BUG;
+	/* A write error must be an error return, not death by signal
+	 * (EFBIG past RLIMIT_FSIZE, EPIPE on a closed stderr). */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
+	    signal(SIGXFSZ, SIG_IGN) == SIG_ERR) {
+		code = fail(QQ_BUG, "signal: %s", strerror(errno));
+	} else {
+		/* Mail is private: 0600 files, 0700 directories. */
+		(void)umask(077);
+		code = parse_args(argc, argv, &done);
+		if (code == QQ_OK && !done)
+			code = deliver();
+	}
+	if (code != QQ_OK)
+		print_error();
+	return code;
+}
