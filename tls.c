@@ -1,0 +1,875 @@
+/*
+ * tls.c - STARTTLS (RFC 3207), implicit TLS (RFC 8314) and session-ticket
+ * keys shared across processes, over OpenSSL.
+ *
+ * SUMMARY
+ *	Every OpenSSL call of smtp-session is in this file.  Nothing here
+ *	touches OpenSSL until TLS is about to be used: STARTTLS received,
+ *	SMTP_TLS_IMPLICIT=1, or --check-config.  A plain session therefore
+ *	never initialises the library (OpenSSL 3.0 start-up costs ~5 ms;
+ *	research/tech-brief.md section 4).  Then: one SSL_CTX per process,
+ *	TLS 1.2 and 1.3 only, no compression, no renegotiation, groups
+ *	X25519:P-256:P-384, ECDHE+AEAD ciphers for TLS 1.2 (OpenSSL's TLS 1.3
+ *	defaults), the full chain from SMTP_TLS_CERT, session cache off.
+ *	The handshake runs non-blocking and io_wait() bounds it by
+ *	SMTP_TIMEOUT as a whole.  Afterwards io.c reads and writes through
+ *	the io_transport below (-2 = would block; wants() tells poll what
+ *	to wait for; SSL_pending is checked before poll).
+ *
+ *	STARTTLS: "220 2.0.0 Ready to start TLS" is flushed, then every
+ *	octet the client pipelined after STARTTLS is discarded
+ *	(io_discard_input; CVE-2011-0411), the handshake runs, and the
+ *	session forgets HELO/EHLO and any envelope (state ST_GREETED).
+ *
+ * TICKET KEYS (SMTP_TLS_TICKET_KEYS)
+ *	Each connection is a new process, so the usual in-memory session
+ *	cache is useless; resumption (TLS 1.3 tickets and TLS 1.2 RFC 5077
+ *	tickets) works across processes because every process reads the
+ *	same keys from one file.  The file is text, one key a line:
+ *
+ *	    # comment lines and empty lines are ignored
+ *	    <160 hex digits>
+ *	    <160 hex digits>
+ *
+ *	160 hex digits are 80 octets: a 16-octet key name (sent in the
+ *	ticket, picks the key), a 32-octet HMAC-SHA256 key and a 32-octet
+ *	AES-256-CBC key, in that order.  The first key encrypts new tickets;
+ *	the others (at most TICKET_KEYS_MAX in all) only decrypt, and a
+ *	ticket they open is replaced by a fresh one under the first key, so
+ *	rotating keeps resumption working.  The file must not be accessible
+ *	by group or others (mode 0600 or 0400): otherwise it is refused.
+ *	`smtp-session --new-ticket-key FILE` makes the file, or puts a new
+ *	key in front keeping the newest TICKET_KEYS_KEEP-1 old ones; it
+ *	writes a temporary file in the same directory, fsyncs it and renames
+ *	it over FILE (atomic: a session reads either the old or the new
+ *	file), keeping the old file's owner and group.  Rotate e.g. daily
+ *	from a timer; a ticket then resumes for two more rotations (and no
+ *	longer than its lifetime, OpenSSL's default 7200 s).  Without the
+ *	file, no tickets are issued (SSL_OP_NO_TICKET, num_tickets 0).
+ *
+ * TLS FACTS
+ *	s->tls_info becomes "TLS1.3 TLS_AES_256_GCM_SHA384" (protocol,
+ *	OpenSSL cipher name): it goes into the Received header
+ *	("with ESMTPS (TLS1.3 ...)", message.c) and SMTP_TLS of the deliver
+ *	program (queue.c).  A "tls" log event carries version, cipher, bits
+ *	and whether the session was resumed.
+ *
+ * OPENSSL SURFACE (all in this file; a later dlopen of libssl needs these)
+ *	The symbols tls.o imports (nm -u), 43 in all:
+ *	libssl: OPENSSL_init_ssl, TLS_server_method, SSL_CTX_new, SSL_CTX_free,
+ *	SSL_CTX_ctrl (behind the macros SSL_CTX_set_min_proto_version,
+ *	SSL_CTX_set_mode, SSL_CTX_set1_groups_list,
+ *	SSL_CTX_set_session_cache_mode), SSL_CTX_set_options,
+ *	SSL_CTX_set_cipher_list, SSL_CTX_set_session_id_context,
+ *	SSL_CTX_use_certificate_chain_file, SSL_CTX_use_PrivateKey_file,
+ *	SSL_CTX_check_private_key, SSL_CTX_get0_certificate,
+ *	SSL_CTX_set_num_tickets, SSL_CTX_set_tlsext_ticket_key_evp_cb,
+ *	SSL_new, SSL_set_rfd, SSL_set_wfd, SSL_accept, SSL_get_error,
+ *	SSL_read_ex, SSL_write_ex, SSL_pending, SSL_shutdown, SSL_get_version,
+ *	SSL_get_current_cipher, SSL_CIPHER_get_name, SSL_CIPHER_get_bits,
+ *	SSL_session_reused.
+ *	libcrypto: ERR_clear_error, ERR_peek_last_error, ERR_error_string_n
+ *	(ERR_GET_LIB/ERR_GET_REASON are macros), RAND_bytes, EVP_aes_256_cbc,
+ *	EVP_EncryptInit_ex, EVP_DecryptInit_ex, EVP_MAC_CTX_set_params,
+ *	OSSL_PARAM_construct_octet_string, OSSL_PARAM_construct_utf8_string,
+ *	OSSL_PARAM_construct_end, X509_get0_notBefore, X509_get0_notAfter,
+ *	X509_cmp_time, ASN1_TIME_to_tm.
+ *
+ * LIMITS
+ *	TICKET_KEYS_MAX keys in the file (4096 octets at most); the handshake
+ *	within SMTP_TIMEOUT (and what is left of SMTP_SESSION_TIMEOUT).
+ *
+ * DIAGNOSTICS
+ *	A failed handshake (including a timeout or garbage instead of a
+ *	ClientHello) logs "tls_error" with OpenSSL's reason and ends the
+ *	session: nothing can be replied.  A certificate or key that cannot
+ *	be loaded at STARTTLS: "tls_error" and "454 4.7.0".  A ticket key
+ *	file that cannot be used: "tls_error" and no tickets (sessions go
+ *	on).  --check-config reports unreadable files, a key that does not
+ *	match the certificate and an unusable ticket key file as problems,
+ *	an expired (or soon expiring, or not yet valid) certificate as a
+ *	warning.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "smtp-session.h"
+
+#define TICKET_KEYS_MAX  8       /* read from the file */
+#define TICKET_KEYS_KEEP 3       /* written by --new-ticket-key */
+#define TICKET_FILE_MAX  4096
+#define TICKET_HEX       160
+
+/* TLS 1.2 suites (TLS 1.3 keeps OpenSSL's defaults): forward secrecy
+ * and AEAD only, as Mozilla's "intermediate" profile. */
+#define TLS12_CIPHERS "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_GROUPS "X25519:P-256:P-384"
+
+struct ticket_key {
+	unsigned char name[16], hmac[32], aes[32];
+};
+
+static struct {
+	SSL_CTX *ctx;
+	SSL *ssl;
+	bool ctx_tried;
+	bool failed;                 /* fatal error: no close_notify */
+	short wants;                 /* poll events after a -2 */
+	int nkeys;
+	struct ticket_key keys[TICKET_KEYS_MAX];
+	struct io_transport tp;
+} T;
+
+bool tls_configured(const struct config *cfg)
+{
+	return cfg->tls != TLS_OFF && cfg->tls_cert && cfg->tls_key;
+}
+
+/* ---- errors -------------------------------------------------------- */
+
+/* OpenSSL's last queued error as text, or fallback; clears the queue. */
+static void ssl_reason(char *buf, size_t len, const char *fallback)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e)
+		ERR_error_string_n(e, buf, len);
+	else
+		snprintf(buf, len, "%s", fallback);
+	ERR_clear_error();
+}
+
+static void log_tls_error(const char *stage, const char *reason)
+{
+	log_event("tls_error", "stage", stage, "reason", reason, NULL);
+}
+
+/* ---- ticket keys ----------------------------------------------------- */
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parses the file's text into out[]; returns the number of keys or -1
+ * with why filled in. */
+static int keys_parse(const char *text, size_t len, struct ticket_key *out,
+		      int max, char *why, size_t whylen)
+{
+	int n = 0, lineno = 0;
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		size_t l = (size_t)(e - p);
+		unsigned char raw[80];
+
+		lineno++;
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		if (l == 0 || p[0] == '#') {
+			p = nl ? nl + 1 : end;
+			continue;
+		}
+		if (l != TICKET_HEX) {
+			snprintf(why, whylen, "line %d: not %d hex digits",
+				 lineno, TICKET_HEX);
+			return -1;
+		}
+		for (size_t i = 0; i < sizeof raw; i++) {
+			int hi = hexval((unsigned char)p[2 * i]);
+			int lo = hexval((unsigned char)p[2 * i + 1]);
+			if (hi < 0 || lo < 0) {
+				snprintf(why, whylen, "line %d: not hex", lineno);
+				return -1;
+			}
+			raw[i] = (unsigned char)(hi << 4 | lo);
+		}
+		if (n == max) {
+			snprintf(why, whylen, "more than %d keys", max);
+			return -1;
+		}
+		memcpy(out[n].name, raw, 16);
+		memcpy(out[n].hmac, raw + 16, 32);
+		memcpy(out[n].aes, raw + 48, 32);
+		n++;
+		p = nl ? nl + 1 : end;
+	}
+	if (n == 0)
+		snprintf(why, whylen, "no key in the file");
+	return n > 0 ? n : -1;
+}
+
+/* Reads and checks the key file.  private: refuse group/world access.
+ * st gets the file's status (for --new-ticket-key's owner). */
+static int keys_read(const char *path, struct ticket_key *out, int max,
+		     struct stat *st, char *why, size_t whylen)
+{
+	char buf[TICKET_FILE_MAX + 1];
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int n;
+
+	if (fd < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		close(fd);
+		return -1;
+	}
+	if (st->st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(why, whylen,
+			 "accessible by group or others (mode %04o); must be 0600",
+			 (unsigned)(st->st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + len, sizeof buf - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(why, whylen, "%s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len == sizeof buf) {
+			snprintf(why, whylen, "longer than %d octets",
+				 TICKET_FILE_MAX);
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	n = keys_parse(buf, len, out, max, why, whylen);
+	explicit_bzero(buf, sizeof buf);
+	return n;
+}
+
+static int mac_params(EVP_MAC_CTX *hctx, unsigned char *key)
+{
+	OSSL_PARAM params[3];
+
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key, 32);
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+						     (char *)"SHA256", 0);
+	params[2] = OSSL_PARAM_construct_end();
+	return EVP_MAC_CTX_set_params(hctx, params);
+}
+
+/* SSL_CTX_set_tlsext_ticket_key_evp_cb(3ssl): 1 = key set, 2 = key set
+ * but renew the ticket, 0 = unknown key (full handshake), -1 = error. */
+static int ticket_cb(SSL *ssl, unsigned char name[16],
+		     unsigned char iv[EVP_MAX_IV_LENGTH], EVP_CIPHER_CTX *c,
+		     EVP_MAC_CTX *hctx, int enc)
+{
+	(void)ssl;
+	if (enc) {
+		struct ticket_key *k = &T.keys[0];
+
+		memcpy(name, k->name, 16);
+		if (RAND_bytes(iv, 16) <= 0 ||
+		    !EVP_EncryptInit_ex(c, EVP_aes_256_cbc(), NULL, k->aes, iv) ||
+		    !mac_params(hctx, k->hmac))
+			return -1;
+		return 1;
+	}
+	for (int i = 0; i < T.nkeys; i++) {
+		struct ticket_key *k = &T.keys[i];
+
+		if (memcmp(name, k->name, 16) != 0)
+			continue;
+		if (!mac_params(hctx, k->hmac) ||
+		    !EVP_DecryptInit_ex(c, EVP_aes_256_cbc(), NULL, k->aes, iv))
+			return -1;
+		return i == 0 ? 1 : 2;
+	}
+	return 0;
+}
+
+/* Tickets with the shared keys, or none at all. */
+static void setup_tickets(const struct config *cfg)
+{
+	char why[160];
+	struct stat st;
+
+	if (cfg->tls_ticket_keys) {
+		T.nkeys = keys_read(cfg->tls_ticket_keys, T.keys,
+				    TICKET_KEYS_MAX, &st, why, sizeof why);
+		if (T.nkeys > 0 &&
+		    SSL_CTX_set_tlsext_ticket_key_evp_cb(T.ctx, ticket_cb) == 1)
+			return;
+		if (T.nkeys > 0)
+			ssl_reason(why, sizeof why, "cannot set the ticket callback");
+		T.nkeys = 0;
+		log_event("tls_error", "stage", "ticket_keys", "file",
+			  cfg->tls_ticket_keys, "reason", why, NULL);
+	}
+	/* 3.0 would otherwise issue stateful TLS 1.3 tickets, useless
+	 * without a cache (tech-brief section 4). */
+	SSL_CTX_set_options(T.ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(T.ctx, 0);
+}
+
+/* ---- the context ---------------------------------------------------- */
+
+/* Builds the one SSL_CTX with cert and key; on failure why says why and
+ * which variable. */
+static SSL_CTX *ctx_new(const struct config *cfg, char *why, size_t whylen)
+{
+	SSL_CTX *ctx;
+	char r[256];
+
+	if (!OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, NULL) ||
+	    !(ctx = SSL_CTX_new(TLS_server_method()))) {
+		ssl_reason(r, sizeof r, "cannot initialise OpenSSL");
+		snprintf(why, whylen, "%s", r);
+		return NULL;
+	}
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    !SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) ||
+	    !SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS)) {
+		ssl_reason(r, sizeof r, "cannot set protocol parameters");
+		snprintf(why, whylen, "%s", r);
+		goto fail;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+			 SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"smtp-session",
+				       12);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+		ssl_reason(r, sizeof r, "cannot load");
+		snprintf(why, whylen, "SMTP_TLS_CERT: %s: %s", cfg->tls_cert, r);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+		unsigned long e = ERR_peek_last_error();
+
+		/* with the certificate loaded, OpenSSL already compares */
+		if (ERR_GET_LIB(e) != ERR_LIB_X509 ||
+		    ERR_GET_REASON(e) != X509_R_KEY_VALUES_MISMATCH) {
+			ssl_reason(r, sizeof r, "cannot load");
+			snprintf(why, whylen, "SMTP_TLS_KEY: %s: %s", cfg->tls_key, r);
+			goto fail;
+		}
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		ERR_clear_error();
+		snprintf(why, whylen, "SMTP_TLS_KEY: %s: does not match the certificate in %s",
+			 cfg->tls_key, cfg->tls_cert);
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static bool ctx_init(const struct config *cfg)
+{
+	char why[512];
+
+	if (T.ctx_tried)
+		return T.ctx != NULL;
+	T.ctx_tried = true;
+	T.ctx = ctx_new(cfg, why, sizeof why);
+	if (!T.ctx) {
+		log_tls_error("setup", why);
+		return false;
+	}
+	setup_tickets(cfg);
+	return true;
+}
+
+/* ---- the transport -------------------------------------------------- */
+
+/* Maps an SSL_read/SSL_write failure to io.c's convention. */
+static ssize_t io_result(int ret, const char *stage)
+{
+	char why[256];
+	int e = SSL_get_error(T.ssl, ret);
+	unsigned long last;
+
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		T.wants = POLLIN;
+		return -2;
+	case SSL_ERROR_WANT_WRITE:
+		T.wants = POLLOUT;
+		return -2;
+	case SSL_ERROR_ZERO_RETURN:           /* close_notify */
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		T.failed = true;
+		ERR_clear_error();
+		if (errno == 0 || errno == ECONNRESET || errno == EPIPE)
+			return 0;             /* peer gone */
+		return -1;
+	default:
+		T.failed = true;
+		last = ERR_peek_last_error();
+		if (ERR_GET_LIB(last) == ERR_LIB_SSL &&
+		    ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			ERR_clear_error();
+			return 0;             /* dropped mid-record: as EOF */
+		}
+		ssl_reason(why, sizeof why, "protocol error");
+		log_tls_error(stage, why);
+		errno = EPROTO;               /* not EINTR/EAGAIN: io.c stops */
+		return -1;
+	}
+}
+
+static ssize_t tp_read(void *ctx, void *buf, size_t len)
+{
+	size_t n;
+	int r;
+
+	(void)ctx;
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_read_ex(T.ssl, buf, len, &n);
+	return r == 1 ? (ssize_t)n : io_result(r, "read");
+}
+
+static ssize_t tp_write(void *ctx, const void *buf, size_t len)
+{
+	size_t n;
+	int r;
+
+	(void)ctx;
+	if (T.failed) {
+		errno = EPIPE;
+		return -1;
+	}
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_write_ex(T.ssl, buf, len, &n);
+	if (r == 1)
+		return (ssize_t)n;
+	r = (int)io_result(r, "write");
+	if (r == 0) {                         /* peer gone: a write error */
+		errno = EPIPE;
+		return -1;
+	}
+	if (r == -1)
+		errno = EPIPE;
+	return r;
+}
+
+static size_t tp_pending(void *ctx)
+{
+	int n;
+
+	(void)ctx;
+	n = SSL_pending(T.ssl);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static short tp_wants(void *ctx)
+{
+	(void)ctx;
+	return T.wants;
+}
+
+/* ---- the handshake -------------------------------------------------- */
+
+static bool set_nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
+}
+
+/* Context and SSL object for this connection; logged on failure. */
+static bool tls_prepare(struct session *s)
+{
+	if (!ctx_init(s->cfg))
+		return false;
+	T.ssl = SSL_new(T.ctx);
+	if (!T.ssl || !SSL_set_rfd(T.ssl, s->io.in) ||
+	    !SSL_set_wfd(T.ssl, s->io.out)) {
+		char why[256];
+		ssl_reason(why, sizeof why, "SSL_new failed");
+		log_tls_error("setup", why);
+		return false;
+	}
+	if (!set_nonblocking(s->io.in) || !set_nonblocking(s->io.out)) {
+		log_tls_error("setup", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static bool earlier(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* SSL_accept within SMTP_TIMEOUT; then the transport and the facts. */
+static bool tls_handshake(struct session *s)
+{
+	struct io *io = &s->io;
+	struct timespec saved = io->session_end, limit;
+	char why[256], bits[16];
+	const SSL_CIPHER *c;
+	const char *ver;
+
+	clock_gettime(CLOCK_MONOTONIC, &limit);
+	limit.tv_sec += io->timeout;
+	if (earlier(&limit, &saved))
+		io->session_end = limit;
+	for (;;) {
+		int r, e;
+		short ev;
+		enum io_status st;
+
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_accept(T.ssl);
+		if (r == 1)
+			break;
+		e = SSL_get_error(T.ssl, r);
+		ev = e == SSL_ERROR_WANT_READ ? POLLIN :
+		     e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+		if (ev == 0) {
+			T.failed = true;
+			if (e == SSL_ERROR_SYSCALL && !ERR_peek_last_error())
+				snprintf(why, sizeof why, "%s",
+					 errno ? strerror(errno) :
+					 "connection closed by the client");
+			else
+				ssl_reason(why, sizeof why, "handshake failed");
+			log_tls_error("handshake", why);
+			return false;
+		}
+		st = io_wait(io, ev);
+		if (st != IO_OK) {
+			T.failed = true;
+			log_tls_error("handshake", st == IO_TIMEOUT ? "timeout" :
+				      "poll failed");
+			return false;
+		}
+	}
+	io->session_end = saved;
+
+	T.tp.read = tp_read;
+	T.tp.write = tp_write;
+	T.tp.pending = tp_pending;
+	T.tp.wants = tp_wants;
+	T.tp.ctx = NULL;
+	io->tp = &T.tp;
+	s->tls_active = true;
+
+	ver = SSL_get_version(T.ssl);          /* "TLSv1.3" */
+	c = SSL_get_current_cipher(T.ssl);
+	snprintf(s->tls_info, sizeof s->tls_info, "TLS%s %s",
+		 strncmp(ver, "TLSv", 4) == 0 ? ver + 4 : ver,
+		 c ? SSL_CIPHER_get_name(c) : "unknown");
+	snprintf(bits, sizeof bits, "%d", c ? SSL_CIPHER_get_bits(c, NULL) : 0);
+	log_event("tls", "version", ver,
+		  "cipher", c ? SSL_CIPHER_get_name(c) : "unknown",
+		  "bits", bits,
+		  "resumed", SSL_session_reused(T.ssl) ? "yes" : "no", NULL);
+	return true;
+}
+
+bool tls_implicit_start(struct session *s)
+{
+	return tls_prepare(s) && tls_handshake(s);
+}
+
+void cmd_starttls(struct session *s, const char *arg)
+{
+	(void)arg;                          /* CMD_NOARG: 501 in dispatch */
+	if (s->tls_active) {
+		reply(s, 503, "5.5.1", "Error: TLS already active");
+		return;
+	}
+	if (!tls_configured(s->cfg)) {      /* not offered: as Postfix */
+		reply(s, 502, "5.5.1", "Error: STARTTLS not offered");
+		return;
+	}
+	if (!tls_prepare(s)) {
+		reply(s, 454, "4.7.0", "TLS not available due to temporary reason");
+		return;
+	}
+	reply(s, 220, "2.0.0", "Ready to start TLS");
+	if (io_flush(&s->io) < 0) {
+		s->quit = true;
+		return;
+	}
+	/* RFC 3207 4.2 / CVE-2011-0411: plaintext pipelined after
+	 * STARTTLS must never be executed as if it came over TLS. */
+	io_discard_input(&s->io);
+	if (!tls_handshake(s)) {
+		session_end(s, "tls_failed");
+		exit(0);
+	}
+	/* RFC 3207 4.2: forget everything learnt before TLS. */
+	tx_reset(s);
+	s->state = ST_GREETED;
+	s->helo[0] = '\0';
+	s->esmtp = false;
+}
+
+void tls_close(struct session *s)
+{
+	if (!s->tls_active || !T.ssl || T.failed)
+		return;
+	/* Our close_notify only; the client's is not waited for. */
+	for (int tries = 0; tries < 2; tries++) {
+		int r, e;
+
+		ERR_clear_error();
+		r = SSL_shutdown(T.ssl);
+		if (r >= 0)
+			break;
+		e = SSL_get_error(T.ssl, r);
+		if (e != SSL_ERROR_WANT_WRITE ||
+		    io_wait(&s->io, POLLOUT) != IO_OK)
+			break;
+	}
+	ERR_clear_error();
+	T.failed = true;                     /* once */
+}
+
+/* ---- --check-config ---------------------------------------------------- */
+
+static void tls_report(void (*report)(const char *), const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void tls_report(void (*report)(const char *), const char *fmt, ...)
+{
+	char line[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (report)
+		report(line);
+}
+
+static void asn1_date(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (!ASN1_TIME_to_tm(t, &tm) ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, len, "(unknown date)");
+}
+
+/* Warnings about the certificate's validity period (not problems). */
+static void check_dates(SSL_CTX *ctx, const struct config *cfg,
+			void (*report)(const char *))
+{
+	X509 *x = SSL_CTX_get0_certificate(ctx);
+	time_t soon = time(NULL) + 14 * 86400;
+	char date[64];
+
+	if (!x)
+		return;
+	asn1_date(X509_get0_notAfter(x), date, sizeof date);
+	if (X509_cmp_time(X509_get0_notAfter(x), NULL) <= 0)
+		tls_report(report, "warning: SMTP_TLS_CERT: %s: expired on %s",
+			   cfg->tls_cert, date);
+	else if (X509_cmp_time(X509_get0_notAfter(x), &soon) <= 0)
+		tls_report(report, "warning: SMTP_TLS_CERT: %s: expires on %s",
+			   cfg->tls_cert, date);
+	if (X509_cmp_time(X509_get0_notBefore(x), NULL) >= 0) {
+		asn1_date(X509_get0_notBefore(x), date, sizeof date);
+		tls_report(report, "warning: SMTP_TLS_CERT: %s: not valid before %s",
+			   cfg->tls_cert, date);
+	}
+}
+
+int tls_check_files(const struct config *cfg, void (*report)(const char *))
+{
+	int problems = 0;
+	bool readable = true;
+
+	if (cfg->tls_cert && access(cfg->tls_cert, R_OK) < 0) {
+		tls_report(report, "SMTP_TLS_CERT: %s: %s", cfg->tls_cert,
+			   strerror(errno));
+		problems++, readable = false;
+	}
+	if (cfg->tls_key && access(cfg->tls_key, R_OK) < 0) {
+		tls_report(report, "SMTP_TLS_KEY: %s: %s", cfg->tls_key,
+			   strerror(errno));
+		problems++, readable = false;
+	}
+	if (readable && cfg->tls_cert && cfg->tls_key) {
+		char why[512];
+		SSL_CTX *ctx = ctx_new(cfg, why, sizeof why);
+
+		if (!ctx) {
+			tls_report(report, "%s", why);
+			problems++;
+		} else {
+			check_dates(ctx, cfg, report);
+			SSL_CTX_free(ctx);
+		}
+	}
+	if (cfg->tls_ticket_keys) {
+		struct ticket_key k[TICKET_KEYS_MAX];
+		struct stat st;
+		char why[160];
+
+		if (keys_read(cfg->tls_ticket_keys, k, TICKET_KEYS_MAX, &st, why,
+			      sizeof why) < 0) {
+			tls_report(report, "SMTP_TLS_TICKET_KEYS: %s: %s",
+				   cfg->tls_ticket_keys, why);
+			problems++;
+		}
+		explicit_bzero(k, sizeof k);
+	}
+	return problems;
+}
+
+/* ---- --new-ticket-key ------------------------------------------------- */
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+static void key_hex(const struct ticket_key *k, char out[TICKET_HEX + 2])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[80];
+
+	memcpy(raw, k->name, 16);
+	memcpy(raw + 16, k->hmac, 32);
+	memcpy(raw + 48, k->aes, 32);
+	for (size_t i = 0; i < sizeof raw; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[TICKET_HEX] = '\n';
+	out[TICKET_HEX + 1] = '\0';
+	explicit_bzero(raw, sizeof raw);
+}
+
+static const char key_header[] =
+	"# smtp-session TLS ticket keys (smtp-session --new-ticket-key FILE).\n"
+	"# One key a line: 16-octet name, 32-octet HMAC key, 32-octet AES key,\n"
+	"# in hex.  The first key encrypts; the others only decrypt.  Private!\n";
+
+int tls_new_ticket_key(const char *path)
+{
+	struct ticket_key k[TICKET_KEYS_MAX + 1];
+	struct stat st;
+	char why[160], tmp[4096], dirbuf[4096], line[TICKET_HEX + 2];
+	const char *dir;
+	int n = 0, fd, dfd;
+	bool ok;
+
+	if (strlen(path) + 16 > sizeof tmp) {
+		dprintf(2, "smtp-session: %s: name too long\n", path);
+		return 1;
+	}
+	/* Keep the newest old keys; an unusable file is never overwritten. */
+	if (access(path, F_OK) == 0) {
+		n = keys_read(path, k + 1, TICKET_KEYS_MAX, &st, why, sizeof why);
+		if (n < 0) {
+			dprintf(2, "smtp-session: %s: %s; not replaced\n", path, why);
+			return 1;
+		}
+		if (n > TICKET_KEYS_KEEP - 1)
+			n = TICKET_KEYS_KEEP - 1;
+	} else if (errno != ENOENT) {
+		dprintf(2, "smtp-session: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	/* A fresh name, distinct from the kept ones. */
+	for (;;) {
+		bool dup = false;
+		if (getrandom(&k[0], sizeof k[0], 0) != (ssize_t)sizeof k[0]) {
+			dprintf(2, "smtp-session: getrandom: %s\n", strerror(errno));
+			return 1;
+		}
+		for (int i = 1; i <= n; i++)
+			dup |= memcmp(k[0].name, k[i].name, 16) == 0;
+		if (!dup)
+			break;
+	}
+	snprintf(dirbuf, sizeof dirbuf, "%s", path);
+	dir = dirname(dirbuf);
+	snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
+	fd = mkstemp(tmp);                /* mode 0600 */
+	if (fd < 0) {
+		dprintf(2, "smtp-session: %s: %s\n", tmp, strerror(errno));
+		return 1;
+	}
+	ok = fchmod(fd, 0600) == 0;
+	if (ok && n > 0 && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+	    fchown(fd, st.st_uid, st.st_gid) < 0)
+		ok = false;
+	ok = ok && write_all(fd, key_header, strlen(key_header));
+	for (int i = 0; ok && i <= n; i++) {
+		key_hex(&k[i], line);
+		ok = write_all(fd, line, TICKET_HEX + 1);
+	}
+	explicit_bzero(line, sizeof line);
+	explicit_bzero(k, sizeof k);
+	ok = ok && fsync(fd) == 0;
+	if (close(fd) < 0)
+		ok = false;
+	if (!ok || rename(tmp, path) < 0) {
+		dprintf(2, "smtp-session: %s: %s\n", path, strerror(errno));
+		unlink(tmp);
+		return 1;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	printf("smtp-session: %s: new ticket key, %d older kept\n", path, n);
+	return 0;
+}
