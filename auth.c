@@ -1,0 +1,748 @@
+/*
+ * auth.c - SMTP AUTH (RFC 4954): SASL PLAIN (RFC 4616) and LOGIN, checked
+ *	against a crypt(3) password file or a checkpassword program.
+ *
+ * SUMMARY
+ *	cmd_auth() runs one exchange.  Policy first: SMTP_AUTH=off → 502;
+ *	before EHLO, inside a transaction or after a success → 503; without
+ *	TLS and without SMTP_AUTH_PLAINTEXT=1 → 538 5.7.11.  PLAIN takes an
+ *	initial response or asks with "334 "; "=" is an empty initial
+ *	response (RFC 4954 4), which for PLAIN is a malformed message.  LOGIN
+ *	asks "334 VXNlcm5hbWU6" (Username:) unless the user came as the
+ *	initial response, then "334 UGFzc3dvcmQ6" (Password:).  "*" cancels
+ *	(501 5.7.0), undecodable base64 is 501 5.5.2.
+ *
+ *	Credentials: SMTP_PASSWD is a file of "user:hash" lines ('#'
+ *	comments and blank lines skipped, first match wins, fields after a
+ *	second ':' ignored), opened afresh for every AUTH so edits count at
+ *	once; the hash is checked with crypt_rn(3) (yescrypt $y$,
+ *	sha512crypt $6$, sha256crypt $5$, bcrypt $2b$, anything libxcrypt
+ *	knows) and compared in constant time.  A locked entry ("!..", "*")
+ *	never matches.  A user that is not in the file (or has an unusable
+ *	hash) still costs one crypt_rn(), against a yescrypt dummy setting
+ *	made once per process, so the time does not tell which users exist.
+ *	A user not in the file (or every user, without SMTP_PASSWD) is
+ *	checked by SMTP_CHECKPASSWORD if set: the program (argv, no shell)
+ *	reads "user\0pass\0\0" (empty timestamp) on fd 3, has /dev/null as
+ *	fd 0 and 1, runs in its own process group and is killed with it
+ *	after CHECKPW_TIMEOUT seconds (capped by SMTP_TIMEOUT); exit 0 =
+ *	good, 1 = bad, anything else, a signal or the timeout = temporary
+ *	failure (454 4.7.0, not counted).  A checkpassword program usually
+ *	runs its remaining arguments on success: configure e.g.
+ *	SMTP_CHECKPASSWORD="/usr/bin/checkpassword /bin/true".
+ *
+ *	Failure: every refused credential goes through auth_failed().  It
+ *	logs the user and the reason, counts the failure, waits until
+ *	AUTH_FAIL_DELAY_MS after the check began (so a wrong password, an
+ *	unknown user and a slow or fast hash all answer at the same moment),
+ *	replies 535 5.7.8, and after AUTH_MAX_FAILURES in one session adds
+ *	421 4.7.0 and ends the session.  A 535 is a 5xx, so it also counts
+ *	toward SMTP_MAX_ERRORS in reply().
+ *
+ * LOCKOUT SEAM
+ *	auth_failed() is the one place where a credential failure is known:
+ *	it records the failure for the client address (gate_auth_failed(),
+ *	lockout.c) and, when that locks the address, answers 421 4.7.0 after
+ *	the 535.  auth_succeeded() clears the address's count.  The lockout
+ *	is checked (gate_auth_check()) once the mechanism is known, before
+ *	anything is read or crypt_rn() is paid for; SMTP_AUTH_COUNTRIES is
+ *	checked before the credentials and refuses through auth_failed().
+ *
+ * SECRETS
+ *	The password, the decoded SASL messages, the response lines, the
+ *	consumed part of the input buffer and the AUTH command line itself
+ *	are cleared with explicit_bzero() as soon as the check is done.
+ *	Nothing logged holds a password or a base64 blob: the "auth" event
+ *	has mechanism, user, result and a fixed reason text.
+ *
+ * LIMITS
+ *	Response lines up to AUTH_LINE_MAX (12288) octets (RFC 4954 4);
+ *	longer → 500 5.5.6.  User names up to 255 octets, no control
+ *	characters; longer or odd names never authenticate.  The checkpassword
+ *	message is at most 512 octets (checkpassword(8)); a longer one is a
+ *	bad credential.  AUTH_FAIL_DELAY_MS (1000), AUTH_MAX_FAILURES (3) and
+ *	CHECKPW_TIMEOUT (30 s) are compile-time constants.
+ *
+ * DIAGNOSTICS
+ *	Log events: "auth" (result ok, failed, tempfail, cancelled, error,
+ *	aborted) and "auth_limit" when the session is closed after too many
+ *	failures.  An SMTP_PASSWD file that cannot be opened, is not a
+ *	regular file or can be read by group or others gives 454 4.7.0 and a
+ *	log line naming the file (and is a problem for --check-config).
+ */
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "smtp-session.h"
+
+#ifndef AUTH_FAIL_DELAY_MS
+#define AUTH_FAIL_DELAY_MS 1000
+#endif
+#ifndef AUTH_MAX_FAILURES
+#define AUTH_MAX_FAILURES 3
+#endif
+#ifndef CHECKPW_TIMEOUT
+#define CHECKPW_TIMEOUT 30
+#endif
+#define CHECKPW_MAX 512              /* checkpassword(8): at most 512 octets */
+#define AUTH_USER_MAX 255
+/* base64 of AUTH_LINE_MAX octets decodes to at most 3/4 of it */
+#define DECODED_MAX (AUTH_LINE_MAX / 4 * 3 + 4)
+
+enum verdict { V_OK, V_BAD, V_TEMP };
+enum step { STEP_OK, STEP_DONE };      /* DONE: replied, exchange over */
+
+static unsigned failures;              /* this session's 535s */
+static const char *mechanism = "";     /* of the exchange under way */
+static struct timespec check_started;  /* for the failure delay */
+
+/* Buffers that hold secrets: static (the line is 12 KiB, the crypt
+ * state 32 KiB), cleared after every use. */
+static char line[AUTH_LINE_MAX + 3];
+static char decoded[DECODED_MAX];
+static char login_user[DECODED_MAX];
+static struct crypt_data crypt_state;
+
+/* ---- small helpers ---------------------------------------------------- */
+
+bool auth_offered(const struct session *s)
+{
+	return s->cfg->auth != AUTH_OFF &&
+	       (s->tls_active || s->cfg->auth_plaintext);
+}
+
+/* Constant time in the length: no early exit on the first difference. */
+static bool ct_equal(const char *a, const char *b, size_t n)
+{
+	unsigned char d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* RFC 4648 4, strict: padded to a multiple of 4, '=' only at the end.
+ * Returns the decoded length or -1.  out has room for n/4*3 octets. */
+static long b64_decode(const char *in, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	if (n % 4 != 0 || n / 4 * 3 > cap)
+		return -1;
+	for (size_t i = 0; i < n; i += 4) {
+		int v[4], pad = 0;
+
+		for (int k = 0; k < 4; k++) {
+			unsigned char c = (unsigned char)in[i + (size_t)k];
+			if (c == '=' && i + 4 == n && k >= 2 &&
+			    (k == 3 || in[i + 3] == '=')) {
+				v[k] = 0;
+				pad++;
+			} else if ((v[k] = b64_value(c)) < 0 || pad) {
+				return -1;
+			}
+		}
+		out[o++] = (char)(v[0] << 2 | v[1] >> 4);
+		if (pad < 2)
+			out[o++] = (char)((v[1] & 15) << 4 | v[2] >> 2);
+		if (pad < 1)
+			out[o++] = (char)((v[2] & 3) << 6 | v[3]);
+	}
+	return (long)o;
+}
+
+static long long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)(t.tv_sec - t0->tv_sec) * 1000 +
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Sleeps until AUTH_FAIL_DELAY_MS after check_started (after now when
+ * no check was started: a refusal before any credential was looked at). */
+static void failure_delay(void)
+{
+	struct timespec until;
+
+	if (check_started.tv_sec == 0 && check_started.tv_nsec == 0)
+		clock_gettime(CLOCK_MONOTONIC, &check_started);
+	until = check_started;
+
+	until.tv_sec += AUTH_FAIL_DELAY_MS / 1000;
+	until.tv_nsec += (long)(AUTH_FAIL_DELAY_MS % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL)
+	       == EINTR)
+		;
+}
+
+/* The octets of the connection's input buffer already read may hold a
+ * response line: clear them (the unread rest stays). */
+static void scrub_input(struct session *s)
+{
+	explicit_bzero(s->io.rbuf, s->io.rpos);
+}
+
+/* ---- outcomes ----------------------------------------------------------- */
+
+void auth_failed(struct session *s, const char *user, const char *why)
+{
+	char count[16];
+	bool locked;
+
+	failures++;
+	snprintf(count, sizeof count, "%u", failures);
+	log_event("auth", "mechanism", mechanism, "user", user ? user : "",
+		  "result", "failed", "reason", why, "failures", count, NULL);
+	locked = gate_auth_failed(s);      /* the shared lockout (gate.c) */
+	io_flush(&s->io);
+	failure_delay();
+	reply(s, 535, "5.7.8", "Authentication credentials invalid");
+	if (locked) {
+		reply(s, 421, "4.7.0", "%s Too many failed logins, try again later",
+		      s->cfg->hostname);
+		session_end(s, "locked_out");
+	} else if (failures >= AUTH_MAX_FAILURES) {
+		log_event("auth_limit", "failures", count, NULL);
+		reply(s, 421, "4.7.0", "%s Too many failed logins, closing connection",
+		      s->cfg->hostname);
+		session_end(s, "auth_limit");
+	}
+}
+
+static void auth_succeeded(struct session *s, const char *user)
+{
+	gate_auth_succeeded(s);            /* clears the address's count */
+	snprintf(s->auth_user, sizeof s->auth_user, "%s", user);
+	s->authenticated = true;
+	log_event("auth", "mechanism", mechanism, "user", user, "result", "ok",
+		  NULL);
+	reply(s, 235, "2.7.0", "Authentication successful");
+}
+
+static void auth_tempfail(struct session *s, const char *user, const char *why)
+{
+	log_event("auth", "mechanism", mechanism, "user", user ? user : "",
+		  "result", "tempfail", "reason", why, NULL);
+	reply(s, 454, "4.7.0", "Temporary authentication failure");
+}
+
+/* ---- the password file ---------------------------------------------- */
+
+/* A user name we are willing to look up and to hand on. */
+static bool user_valid(const char *user, size_t len)
+{
+	if (len == 0 || len > AUTH_USER_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)user[i];
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* One crypt_rn(): 1 when pass gives exactly hash, 0 when not, -1 when
+ * the hash is unusable (locked "!...", "*", empty, unknown method). */
+static int crypt_check(const char *pass, const char *hash)
+{
+	const char *h;
+	int r;
+
+	memset(&crypt_state, 0, sizeof crypt_state);
+	h = crypt_rn(pass, hash, &crypt_state, sizeof crypt_state);
+	if (!h || h[0] == '*')
+		r = -1;
+	else
+		r = strlen(h) == strlen(hash) && ct_equal(h, hash, strlen(hash));
+	explicit_bzero(&crypt_state, sizeof crypt_state);
+	return r;
+}
+
+/* The same work as checking a real yescrypt hash, for a user that does
+ * not exist; the setting is made once, when first needed. */
+static void dummy_crypt(const char *pass)
+{
+	static char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+
+	if (!setting[0] &&
+	    !crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof setting)) {
+		setting[0] = '\0';
+		return;
+	}
+	(void)crypt_check(pass, setting);
+}
+
+enum lookup { LK_FOUND, LK_MISSING, LK_ERROR };
+
+/* Finds user's hash in the SMTP_PASSWD file. */
+static enum lookup passwd_lookup(const char *file, const char *user,
+				 char *hash, size_t cap)
+{
+	size_t ulen = strlen(user), n = 0;
+	enum lookup r = LK_MISSING;
+	char *buf = NULL;
+	struct stat st;
+	ssize_t len;
+	FILE *f;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		log_event("auth_config", "file", file, "error", strerror(errno),
+			  NULL);
+		return LK_ERROR;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077)) {
+		log_event("auth_config", "file", file, "error",
+			  "not a regular file, or readable by group or others",
+			  NULL);
+		close(fd);
+		return LK_ERROR;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return LK_ERROR;
+	}
+	while (r == LK_MISSING && (len = getline(&buf, &n, f)) >= 0) {
+		char *colon, *end;
+
+		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+			buf[--len] = '\0';
+		if (len == 0 || buf[0] == '#')
+			continue;
+		colon = strchr(buf, ':');
+		if (!colon || (size_t)(colon - buf) != ulen ||
+		    memcmp(buf, user, ulen) != 0)
+			continue;
+		end = strchr(colon + 1, ':');
+		if (end)
+			*end = '\0';
+		if (strlen(colon + 1) < cap) {
+			strcpy(hash, colon + 1);
+			r = LK_FOUND;
+		} else {
+			hash[0] = '\0';         /* too long: never matches */
+			r = LK_FOUND;
+		}
+	}
+	if (r == LK_MISSING && ferror(f)) {
+		log_event("auth_config", "file", file, "error", "read error",
+			  NULL);
+		r = LK_ERROR;
+	}
+	if (buf) {
+		explicit_bzero(buf, n);
+		free(buf);
+	}
+	fclose(f);
+	return r;
+}
+
+/* ---- the checkpassword program -------------------------------------- */
+
+/* True when fd 2 is the client connection (it must not be the child's). */
+static bool stderr_is_connection(const struct session *s)
+{
+	struct stat a, b;
+
+	return fstat(2, &a) == 0 && fstat(s->io.in, &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static void checkpw_child(const struct session *s, int rfd)
+{
+	int devnull, fd3;
+
+	setpgid(0, 0);
+	signal(SIGPIPE, SIG_DFL);
+	fd3 = fcntl(rfd, F_DUPFD_CLOEXEC, 10);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd3 < 0 || devnull < 0 || dup2(devnull, 0) < 0 ||
+	    dup2(devnull, 1) < 0 || dup2(fd3, 3) < 0)
+		_exit(111);
+	if (stderr_is_connection(s) && dup2(devnull, 2) < 0)
+		_exit(111);
+	setenv("TCPREMOTEIP", s->client_ip, 1);
+	execv(s->cfg->checkpassword_argv[0], s->cfg->checkpassword_argv);
+	dprintf(2, "smtp-session: cannot run %s: %s\n",
+		s->cfg->checkpassword_argv[0], strerror(errno));
+	_exit(111);
+}
+
+/* Waits for the child up to ms; true when it exited in time. */
+static bool wait_child(pid_t pid, int ms)
+{
+	int pidfd = (int)pidfd_open(pid, 0);
+	struct timespec t0;
+	bool done = false;
+
+	if (pidfd < 0)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		long long left = ms - ms_since(&t0);
+		int r;
+
+		if (left <= 0)
+			break;
+		r = poll(&p, 1, (int)left);
+		if (r > 0) {
+			done = true;
+			break;
+		}
+		if (r < 0 && errno != EINTR)
+			break;
+	}
+	close(pidfd);
+	return done;
+}
+
+static enum verdict run_checkpassword(struct session *s, const char *user,
+				      const char *pass, const char **why)
+{
+	size_t ulen = strlen(user), plen = strlen(pass);
+	unsigned secs = s->cfg->timeout < CHECKPW_TIMEOUT ? s->cfg->timeout
+							  : CHECKPW_TIMEOUT;
+	char msg[CHECKPW_MAX];
+	int p[2], st;
+	bool exited;
+	ssize_t w;
+	pid_t pid;
+
+	if (ulen + plen + 3 > sizeof msg) {
+		*why = "credentials too long for checkpassword";
+		return V_BAD;
+	}
+	memcpy(msg, user, ulen + 1);
+	memcpy(msg + ulen + 1, pass, plen + 1);
+	msg[ulen + plen + 2] = '\0';        /* the (empty) timestamp */
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		explicit_bzero(msg, sizeof msg);
+		*why = "pipe failed";
+		return V_TEMP;
+	}
+	/* at most 512 octets: fits the pipe, the write cannot block */
+	w = write(p[1], msg, ulen + plen + 3);
+	explicit_bzero(msg, sizeof msg);
+	close(p[1]);
+	if (w != (ssize_t)(ulen + plen + 3)) {
+		close(p[0]);
+		*why = "pipe write failed";
+		return V_TEMP;
+	}
+	io_flush(&s->io);
+	pid = fork();
+	if (pid == 0)
+		checkpw_child(s, p[0]);
+	close(p[0]);
+	if (pid < 0) {
+		*why = "fork failed";
+		return V_TEMP;
+	}
+	setpgid(pid, pid);
+	exited = wait_child(pid, (int)secs * 1000);
+	kill(-pid, SIGKILL);      /* the program and whatever it started */
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			*why = "waitpid failed";
+			return V_TEMP;
+		}
+	if (!exited) {
+		*why = "checkpassword timed out";
+		return V_TEMP;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return V_OK;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 1) {
+		*why = "checkpassword refused";
+		return V_BAD;
+	}
+	*why = WIFEXITED(st) ? "checkpassword temporary failure"
+			     : "checkpassword killed by a signal";
+	return V_TEMP;
+}
+
+/* ---- the check ------------------------------------------------------ */
+
+static enum verdict check_credentials(struct session *s, const char *user,
+				      size_t ulen, const char *pass,
+				      size_t plen, const char **why)
+{
+	const struct config *cfg = s->cfg;
+	char hash[CRYPT_OUTPUT_SIZE];
+	enum verdict v = V_BAD;
+	bool valid = user_valid(user, ulen) && strlen(user) == ulen;
+
+	*why = "unknown user";
+	if (plen == 0 || strlen(pass) != plen) {
+		/* empty, or a NUL inside: crypt would see only a prefix */
+		dummy_crypt("");
+		*why = "malformed password";
+		return V_BAD;
+	}
+	if (cfg->passwd) {
+		enum lookup lk = valid ? passwd_lookup(cfg->passwd, user, hash,
+							sizeof hash)
+				       : LK_MISSING;
+		if (lk == LK_ERROR) {
+			*why = "password file unusable";
+			return V_TEMP;
+		}
+		if (lk == LK_FOUND) {
+			int m = crypt_check(pass, hash);
+
+			if (m < 0)
+				dummy_crypt(pass);     /* locked: same cost */
+			else if (m == 1)
+				v = V_OK;
+			explicit_bzero(hash, sizeof hash);
+			*why = "wrong password";
+			return v;
+		}
+	}
+	if (cfg->checkpassword_argv[0] && valid)
+		return run_checkpassword(s, user, pass, why);
+	dummy_crypt(pass);
+	return V_BAD;
+}
+
+/* Checks and answers; the user and password are cleared by the caller. */
+static void finish(struct session *s, const char *user, size_t ulen,
+		   const char *pass, size_t plen)
+{
+	const char *why = "";
+	char shown[AUTH_USER_MAX + 1];
+	enum verdict v;
+
+	/* the name as logged: cut, NULs stop it (log_event escapes) */
+	snprintf(shown, sizeof shown, "%.*s", (int)(ulen < AUTH_USER_MAX ?
+						    ulen : AUTH_USER_MAX), user);
+	if (!gate_auth_country_ok(s)) {    /* SMTP_AUTH_COUNTRIES */
+		auth_failed(s, shown, "country not allowed");
+		return;
+	}
+	v = check_credentials(s, user, ulen, pass, plen, &why);
+	if (v == V_OK)
+		auth_succeeded(s, user);
+	else if (v == V_TEMP)
+		auth_tempfail(s, shown, why);
+	else
+		auth_failed(s, shown, why);
+}
+
+/* ---- the exchange --------------------------------------------------- */
+
+/* Decodes one client response (initial or after 334) into out;
+ * replies on a bad one. */
+static enum step decode(struct session *s, const char *text, size_t len,
+			char *out, size_t *outlen)
+{
+	long n;
+
+	if (len == 1 && text[0] == '*') {
+		log_event("auth", "mechanism", mechanism, "result", "cancelled",
+			  NULL);
+		reply(s, 501, "5.7.0", "Authentication cancelled");
+		return STEP_DONE;
+	}
+	n = b64_decode(text, len, out, DECODED_MAX - 1);
+	if (n < 0) {
+		log_event("auth", "mechanism", mechanism, "result", "error",
+			  "reason", "bad base64", NULL);
+		reply(s, 501, "5.5.2", "Cannot decode response");
+		return STEP_DONE;
+	}
+	out[n] = '\0';
+	*outlen = (size_t)n;
+	return STEP_OK;
+}
+
+/* Sends a 334 challenge and reads and decodes the response. */
+static enum step challenge(struct session *s, const char *prompt, char *out,
+			   size_t *outlen)
+{
+	enum io_status st;
+	size_t len = 0;
+	bool crlf;
+	enum step r;
+
+	reply(s, 334, NULL, "%s", prompt);
+	st = io_getline(&s->io, line, sizeof line, &len, &crlf);
+	if (st == IO_TOOLONG) {
+		scrub_input(s);
+		log_event("auth", "mechanism", mechanism, "result", "error",
+			  "reason", "line too long", NULL);
+		reply(s, 500, "5.5.6", "Authentication Exchange line is too long");
+		return STEP_DONE;
+	}
+	if (st != IO_OK) {
+		if (st == IO_TIMEOUT)
+			reply(s, 421, "4.4.2", "%s Timeout, closing connection",
+			      s->cfg->hostname);
+		log_event("auth", "mechanism", mechanism, "result", "aborted",
+			  "reason", st == IO_TIMEOUT ? "timeout" : "client gone",
+			  NULL);
+		session_end(s, st == IO_TIMEOUT ? "timeout" : "eof");
+		return STEP_DONE;
+	}
+	r = decode(s, line, len, out, outlen);
+	explicit_bzero(line, len);
+	scrub_input(s);
+	return r;
+}
+
+/* RFC 4616: [authzid] NUL authcid NUL passwd. */
+static void mech_plain(struct session *s, const char *initial)
+{
+	size_t n = 0;
+	char *authcid, *pass, *end;
+
+	if (initial) {
+		if (strcmp(initial, "=") == 0) {
+			decoded[0] = '\0';      /* RFC 4954 4: empty response */
+		} else if (decode(s, initial, strlen(initial), decoded, &n)
+			   != STEP_OK) {
+			return;
+		}
+	} else if (challenge(s, "", decoded, &n) != STEP_OK) {
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &check_started);
+	end = decoded + n;
+	authcid = memchr(decoded, '\0', n);
+	pass = authcid ? memchr(authcid + 1, '\0', (size_t)(end - authcid - 1))
+		       : NULL;
+	if (!authcid || !pass || memchr(pass + 1, '\0', (size_t)(end - pass - 1))) {
+		auth_failed(s, "", "malformed PLAIN message");
+		return;
+	}
+	authcid++;
+	pass++;
+	if (decoded[0] && strcmp(decoded, authcid) != 0) {
+		/* we authorize nobody to act as someone else */
+		auth_failed(s, authcid, "authorization identity differs");
+		return;
+	}
+	finish(s, authcid, strlen(authcid), pass, (size_t)(end - pass));
+}
+
+static void mech_login(struct session *s, const char *initial)
+{
+	size_t ulen = 0, plen = 0;
+
+	if (initial) {
+		if (strcmp(initial, "=") == 0)
+			login_user[0] = '\0';
+		else if (decode(s, initial, strlen(initial), login_user, &ulen)
+			 != STEP_OK)
+			return;
+	} else if (challenge(s, "VXNlcm5hbWU6", login_user, &ulen) != STEP_OK) {
+		return;
+	}
+	if (challenge(s, "UGFzc3dvcmQ6", decoded, &plen) != STEP_OK)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &check_started);
+	finish(s, login_user, ulen, decoded, plen);
+}
+
+void cmd_auth(struct session *s, const char *arg)
+{
+	const struct config *cfg = s->cfg;
+	char mech[16];
+	size_t mlen = strcspn(arg, " ");
+	const char *initial = arg + mlen;
+
+	mechanism = "";
+	check_started.tv_sec = check_started.tv_nsec = 0;
+	if (cfg->auth == AUTH_OFF) {
+		reply(s, 502, "5.5.1", "Error: command not implemented");
+		return;
+	}
+	if (s->state == ST_GREETED || !s->esmtp) {
+		reply(s, 503, "5.5.1", "Error: send EHLO first");
+		return;
+	}
+	if (s->authenticated) {
+		reply(s, 503, "5.5.1", "Error: already authenticated");
+		return;
+	}
+	if (s->state == ST_MAIL) {
+		reply(s, 503, "5.5.1", "Error: AUTH not allowed during a mail transaction");
+		return;
+	}
+	if (!s->tls_active && !cfg->auth_plaintext) {
+		reply(s, 538, "5.7.11", "Encryption required for requested authentication mechanism");
+		return;
+	}
+	while (*initial == ' ')
+		initial++;
+	if (mlen == 0 || strchr(initial, ' ')) {
+		reply(s, 501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+		return;
+	}
+	if (!*initial)
+		initial = NULL;
+	snprintf(mech, sizeof mech, "%.*s", (int)(mlen < 15 ? mlen : 15), arg);
+	if (mlen == 5 && strcasecmp(mech, "PLAIN") == 0)
+		mechanism = "PLAIN";
+	else if (mlen == 5 && strcasecmp(mech, "LOGIN") == 0)
+		mechanism = "LOGIN";
+	else
+		reply(s, 504, "5.5.4", "Unrecognized authentication type");
+	/* the lockout is checked before any password is looked at */
+	if (*mechanism) {
+		enum gate_auth g = gate_auth_check(s);
+
+		if (g == GATE_AUTH_TEMPFAIL)
+			auth_tempfail(s, "", "lockout store unusable");
+		else if (g == GATE_AUTH_OK && mechanism[0] == 'P')
+			mech_plain(s, initial);
+		else if (g == GATE_AUTH_OK)
+			mech_login(s, initial);
+		/* GATE_AUTH_LOCKED: 421 sent, the session ends */
+	}
+	/* the command line held the initial response: it is ours to clear
+	 * (a static buffer of the command loop), and so is what we read */
+	explicit_bzero(decoded, sizeof decoded);
+	explicit_bzero(login_user, sizeof login_user);
+	explicit_bzero(line, sizeof line);
+	if (initial)
+		explicit_bzero((char *)initial, strlen(initial));
+	scrub_input(s);
+}
