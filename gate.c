@@ -1,0 +1,186 @@
+/*
+ * gate.c - who may talk to us: country policy, login lockout, greet delay.
+ *
+ * SUMMARY
+ *	gate_connect() runs before the greeting: the client's country
+ *	(geoip.c) goes into every log line; SMTP_COUNTRY_DENY refuses it
+ *	(554 5.7.1); a locked-out address is refused (421 4.7.0); then
+ *	SMTP_GREET_DELAY seconds pass, and a client that talks before the
+ *	greeting is refused (554 5.5.1; RFC 5321 4.3.1 says the client waits).
+ *	For AUTH (auth.c): gate_auth_check() before an exchange, and
+ *	gate_auth_failed() / gate_auth_succeeded() after it, update the
+ *	shared lockout state (lockout.c).
+ *
+ * DIAGNOSTICS
+ *	A lockout store that cannot be opened or is corrupt is logged once;
+ *	plain mail goes on (fail open for the MX), AUTH answers 454 4.7.0
+ *	(fail closed for logins).  A GeoIP database that cannot be opened is
+ *	logged; without it there is no country ("--") and no country policy.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "lockout.h"
+#include "smtp-session.h"
+
+static struct lockout store = { .fd = -1 };
+static bool store_ok;
+
+static void open_store(const struct config *cfg)
+{
+	struct lockout_policy pol = {
+		cfg->lockout_threshold, cfg->lockout_window,
+		cfg->lockout_duration, cfg->lockout_v6_prefix,
+	};
+	char err[512];
+
+	if (!cfg->lockout_file)
+		return;
+	store_ok = lockout_open(&store, cfg->lockout_file, cfg->lockout_slots,
+				&pol, err, sizeof err) == 0;
+	if (!store_ok)
+		log_event("lockout_error", "error", err, NULL);
+}
+
+static void time_text(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Is the client locked out?  Replies 421 and returns true if so. */
+static bool locked_out(struct session *s, const char *when)
+{
+	time_t until = 0;
+	char t[32];
+
+	if (!store_ok || lockout_check(&store, s->client_ip, &until) !=
+			 LOCKOUT_LOCKED)
+		return false;
+	time_text(until, t, sizeof t);
+	log_event("locked_out", "when", when, "until", t, NULL);
+	reply(s, 421, "4.7.0", "%s Too many failed logins, try again later",
+	      s->cfg->hostname);
+	session_end(s, "locked_out");
+	return true;
+}
+
+bool country_listed(const char *list, const char *cc)
+{
+	size_t n = strlen(list);
+
+	for (size_t i = 0; i + 2 <= n; i++)
+		if ((i == 0 || strchr(" ,", list[i - 1])) &&
+		    (i + 2 == n || strchr(" ,", list[i + 2])) &&
+		    list[i] == cc[0] && list[i + 1] == cc[1])
+			return true;
+	return false;
+}
+
+/* RFC 5321 4.3.1: the client waits for the greeting.  Returns false if
+ * it talked first. */
+static bool greet_delay(struct session *s)
+{
+	unsigned ms = s->cfg->greet_delay * 1000;
+	struct timespec t0, now;
+
+	if (ms == 0)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { .fd = s->io.in, .events = POLLIN };
+		long long left;
+		int r;
+
+		if (io_input_buffered(&s->io))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (long long)ms - ((now.tv_sec - t0.tv_sec) * 1000LL +
+					(now.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0)
+			return true;
+		r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r == 0;
+		break;
+	}
+	log_event("pregreet", NULL);
+	reply(s, 554, "5.5.1", "%s Error: you talked before the greeting",
+	      s->cfg->hostname);
+	return false;
+}
+
+bool gate_connect(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	char err[512];
+
+	strcpy(s->country, "--");
+	if (cfg->geoip_db) {
+		if (geoip_open(cfg->geoip_db, err, sizeof err) < 0)
+			log_event("geoip_error", "error", err, NULL);
+		else
+			geoip_country(s->client_ip, s->country);
+	}
+	log_context(NULL, NULL, s->country);
+	if (cfg->geoip_db && *cfg->country_deny &&
+	    country_listed(cfg->country_deny, s->country)) {
+		log_event("refused", "reason", "country", NULL);
+		reply(s, 554, "5.7.1", "%s Service not available to your network",
+		      cfg->hostname);
+		return false;
+	}
+	open_store(cfg);
+	if (locked_out(s, "connect"))
+		return false;
+	return greet_delay(s);
+}
+
+enum gate_auth gate_auth_check(struct session *s)
+{
+	if (s->cfg->lockout_file && !store_ok)
+		return GATE_AUTH_TEMPFAIL;
+	if (locked_out(s, "auth"))
+		return GATE_AUTH_LOCKED;
+	return GATE_AUTH_OK;
+}
+
+bool gate_auth_country_ok(const struct session *s)
+{
+	if (!s->cfg->geoip_db || !*s->cfg->auth_countries)
+		return true;
+	return country_listed(s->cfg->auth_countries, s->country);
+}
+
+bool gate_auth_failed(struct session *s)
+{
+	time_t until = 0;
+	char t[32];
+
+	if (!store_ok)
+		return false;
+	switch (lockout_fail(&store, s->client_ip, &until)) {
+	case LOCKOUT_LOCKED:
+		time_text(until, t, sizeof t);
+		log_event("lockout", "until", t, NULL);
+		return true;
+	case LOCKOUT_ERROR:
+		log_event("lockout_error", "error", "cannot record a failure", NULL);
+		return false;
+	default:
+		return false;
+	}
+}
+
+void gate_auth_succeeded(struct session *s)
+{
+	if (store_ok && lockout_success(&store, s->client_ip) != LOCKOUT_OK)
+		log_event("lockout_error", "error", "cannot record a success", NULL);
+}

@@ -1,0 +1,164 @@
+/*
+ * smtp-lockout.c - the admin tool for smtp-session's lockout state file.
+ *
+ * SUMMARY
+ *	smtp-lockout [-f FILE] list | check ADDR | unlock ADDR | fail ADDR | clear
+ *	FILE defaults to $SMTP_LOCKOUT_FILE; IPv6 addresses are grouped by
+ *	$SMTP_LOCKOUT_V6_PREFIX (default 64) exactly as the sessions do.
+ *	"fail" records one failed login, as a session does, with the policy
+ *	of $SMTP_LOCKOUT_THRESHOLD, _WINDOW, _DURATION: other services (an
+ *	IMAP server's log watcher, say) can feed the same state file.
+ *
+ * DIAGNOSTICS
+ *	Exit 0: done (check: not locked).  1: check: locked; unlock: no
+ *	entry for the address.  2: usage.  3: the state file cannot be
+ *	opened or is corrupt.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lockout.h"
+
+#define EXIT_USAGE 2
+#define EXIT_FILE  3
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: smtp-lockout [-f FILE] list\n"
+		"       smtp-lockout [-f FILE] check ADDRESS\n"
+		"       smtp-lockout [-f FILE] unlock ADDRESS\n"
+		"       smtp-lockout [-f FILE] fail ADDRESS\n"
+		"       smtp-lockout [-f FILE] clear\n"
+		"FILE defaults to $SMTP_LOCKOUT_FILE.  Exit: 0 ok / not locked,\n"
+		"1 locked (check, fail) or no entry (unlock), 2 usage, 3 file error.\n");
+}
+
+static void iso_time(uint32_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct list_ctx { unsigned prefix; uint32_t now; unsigned n; };
+
+static void print_entry(const struct lockout_entry *e, void *arg)
+{
+	struct list_ctx *c = arg;
+	char addr[64], until[32], last[32];
+
+	lockout_key_text(e->key, c->prefix, addr, sizeof addr);
+	iso_time(e->locked_until > c->now ? e->locked_until : 0, until, sizeof until);
+	iso_time(e->last, last, sizeof last);
+	printf("%-44s %8u %-21s %5u %s\n", addr, e->failures, until, e->level, last);
+	c->n++;
+}
+
+static unsigned env_uint(const char *name, unsigned def, unsigned max)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return def;
+	n = strtoul(v, &end, 10);
+	return (*end || n > max) ? def : (unsigned)n;
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = getenv("SMTP_LOCKOUT_FILE");
+	struct lockout_policy pol = { 1, 1, 1, 64 };
+	struct lockout lk;
+	char err[512];
+	int opt, rc = 0;
+
+	while ((opt = getopt(argc, argv, "f:h")) != -1) {
+		if (opt == 'f') {
+			file = optarg;
+		} else {
+			usage(opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? 0 : EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || !file || !*file ||
+	    ((!strcmp(argv[0], "check") || !strcmp(argv[0], "unlock") ||
+	      !strcmp(argv[0], "fail")) != (argc == 2)) ||
+	    ((!strcmp(argv[0], "list") || !strcmp(argv[0], "clear")) && argc != 1)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	pol.v6_prefix = env_uint("SMTP_LOCKOUT_V6_PREFIX", 64, 128);
+	pol.threshold = env_uint("SMTP_LOCKOUT_THRESHOLD", 5, 1000);
+	pol.window = env_uint("SMTP_LOCKOUT_WINDOW", 900, 30 * 86400);
+	pol.duration = env_uint("SMTP_LOCKOUT_DURATION", 900, 86400);
+	if (lockout_open(&lk, file, strcmp(argv[0], "fail") ? 0 :
+			 env_uint("SMTP_LOCKOUT_SLOTS", 65536, 1 << 24),
+			 &pol, err, sizeof err) < 0) {
+		fprintf(stderr, "smtp-lockout: %s\n", err);
+		return EXIT_FILE;
+	}
+	if (!strcmp(argv[0], "list")) {
+		struct list_ctx c = { pol.v6_prefix, (uint32_t)time(NULL), 0 };
+		printf("%-44s %8s %-21s %5s %s\n", "ADDRESS", "FAILURES",
+		       "LOCKED_UNTIL", "LEVEL", "LAST_FAILURE");
+		if (lockout_walk(&lk, print_entry, &c) < 0)
+			rc = EXIT_FILE;
+	} else if (!strcmp(argv[0], "check")) {
+		time_t until = 0;
+		enum lockout_result r = lockout_check(&lk, argv[1], &until);
+		char t[32];
+		if (r == LOCKOUT_LOCKED) {
+			iso_time((uint32_t)until, t, sizeof t);
+			printf("%s locked until %s\n", argv[1], t);
+			rc = 1;
+		} else if (r == LOCKOUT_OK) {
+			printf("%s not locked\n", argv[1]);
+		} else {
+			rc = EXIT_FILE;
+		}
+	} else if (!strcmp(argv[0], "unlock")) {
+		bool found;
+		if (lockout_unlock(&lk, argv[1], &found) != LOCKOUT_OK) {
+			fprintf(stderr, "smtp-lockout: %s: not an address, or file error\n", argv[1]);
+			rc = EXIT_FILE;
+		} else {
+			printf("%s %s\n", argv[1], found ? "unlocked" : "has no entry");
+			rc = found ? 0 : 1;
+		}
+	} else if (!strcmp(argv[0], "fail")) {
+		time_t until = 0;
+		char t[32];
+		switch (lockout_fail(&lk, argv[1], &until)) {
+		case LOCKOUT_LOCKED:
+			iso_time((uint32_t)until, t, sizeof t);
+			printf("%s locked until %s\n", argv[1], t);
+			rc = 1;
+			break;
+		case LOCKOUT_OK:
+			break;
+		default:
+			rc = EXIT_FILE;
+		}
+	} else if (!strcmp(argv[0], "clear")) {
+		rc = lockout_clear(&lk) < 0 ? EXIT_FILE : 0;
+	} else {
+		usage(stderr);
+		rc = EXIT_USAGE;
+	}
+	lockout_close(&lk);
+	return rc;
+}
