@@ -19,15 +19,24 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 
 SESSION_SRCS = smtp-session.c envelope.c message.c io.c config.c log.c \
 	       address.c data.c spool.c queue.c
-HDRS = smtp-session.h
+SESSION_SRCS += gate.c geoip.c lockout.c
+SESSION_LIBS = $(shell pkg-config --libs libmaxminddb)
+# tls.c: the only user of OpenSSL (built lazily, see its header)
+SESSION_SRCS += tls.c
+SESSION_LIBS += $(shell pkg-config --libs libssl libcrypto)
+CPPFLAGS += $(shell pkg-config --cflags libssl libcrypto)
+# auth.c: crypt_rn(3) from libxcrypt
+SESSION_SRCS += auth.c
+SESSION_LIBS += -lcrypt
+HDRS = smtp-session.h lockout.h
 
-PROGS = $(O)/smtp-session $(O)/smtp-deliver
+PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout
 
 # Debian packages the build, the tests and the demo need.
 DEPS = build-essential pkg-config clang libclang-rt-14-dev libssl-dev \
        libcrypt-dev libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl \
        bats bats-support bats-assert bats-file parallel ucspi-tcp swaks curl \
-       python3 systemd whois openssl groff-base
+       python3 systemd whois openssl groff-base strace
 
 .PHONY: all deps check check-asan demo install uninstall clean help
 
@@ -35,7 +44,11 @@ all: $(PROGS)
 
 $(O)/smtp-session: $(SESSION_SRCS) $(HDRS)
 	@mkdir -p $(O)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SESSION_SRCS) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SESSION_SRCS) $(LDFLAGS) $(SESSION_LIBS)
+
+$(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h
+	@mkdir -p $(O)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-lockout.c lockout.c $(LDFLAGS)
 
 $(O)/smtp-deliver: smtp-deliver.c
 	@mkdir -p $(O)
@@ -68,12 +81,12 @@ demo: deps all
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 smtp-session smtp-deliver $(DESTDIR)$(SBINDIR)/
+	install -m 0755 smtp-session smtp-deliver smtp-lockout $(DESTDIR)$(SBINDIR)/
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/smtp-session $(DESTDIR)$(SBINDIR)/smtp-deliver
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,smtp-session.8 smtp-deliver.8)
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,smtp-session smtp-deliver smtp-lockout)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,smtp-session.8 smtp-deliver.8 smtp-lockout.8)
 
 clean:
-	rm -rf smtp-session smtp-deliver build-asan tests/.tap
+	rm -rf smtp-session smtp-deliver smtp-lockout build-asan tests/.tap.d tests/.asan

@@ -93,10 +93,11 @@ static size_t parse_local(const char *s, bool utf8, char *out, size_t *olen,
 			return 0;
 		i++;
 	} else {                      /* Dot-string */
-		for (; p[i] && p[i] != '@'; i++) {
+		for (; p[i] && p[i] != '@' && p[i] != '>'; i++) {
 			unsigned char c = p[i];
 			if (c == '.') {
-				if (i == 0 || p[i - 1] == '.' || p[i + 1] == '@')
+				if (i == 0 || p[i - 1] == '.' || p[i + 1] == '@' ||
+				    p[i + 1] == '>')
 					return 0;
 			} else if (!is_atext(c, utf8)) {
 				if (c >= 0x80)
@@ -296,8 +297,6 @@ bool domain_is_local(const struct config *cfg, const char *domain)
 {
 	size_t dlen = strlen(domain);
 
-	if (dlen > 0 && domain[dlen - 1] == '.')
-		dlen--;               /* "example.org." is example.org */
 	for (size_t i = 0; i < cfg->ndomains; i++) {
 		const char *d = cfg->domains[i];
 		size_t n;

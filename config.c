@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lockout.h"
 #include "smtp-session.h"
 
 #ifndef DELIVER_DEFAULT
@@ -47,8 +48,27 @@ const struct config_var config_vars[] = {
 	{ "SMTP_SPOOL_DIR", "/var/spool/smtp-session", "where messages are written before hand-off" },
 	{ "SMTP_DELIVER", DELIVER_DEFAULT, "deliver program and arguments, split on spaces (QMAILQUEUE if unset)" },
 	{ "SMTP_DELIVER_TIMEOUT", "600", "seconds before the deliver program is killed (451 4.3.0)" },
+	{ "SMTP_TLS_CERT", "unset", "PEM certificate chain, server first; with SMTP_TLS_KEY: STARTTLS offered" },
+	{ "SMTP_TLS_KEY", "unset", "PEM private key of SMTP_TLS_CERT" },
+	{ "SMTP_TLS", "optional", "off, optional or required (required: MAIL/RCPT/DATA/BDAT/AUTH before TLS get 530)" },
+	{ "SMTP_TLS_IMPLICIT", "0", "1: TLS handshake before the greeting (port 465, RFC 8314)" },
+	{ "SMTP_TLS_TICKET_KEYS", "unset", "private file of session-ticket keys shared by all sessions (--new-ticket-key); unset: no tickets" },
+	{ "SMTP_AUTH", "off", "off, optional or required (required: MAIL before AUTH gets 530 5.7.0)" },
+	{ "SMTP_AUTH_PLAINTEXT", "0", "1: AUTH offered without TLS (default: only after TLS, 538 5.7.11 before)" },
+	{ "SMTP_PASSWD", "unset", "file of user:crypt-hash lines (yescrypt, sha512crypt, sha256crypt, bcrypt); mode 0600 or stricter" },
+	{ "SMTP_CHECKPASSWORD", "unset", "checkpassword program and arguments, split on spaces (fd 3: user\\0pass\\0\\0)" },
 	{ "SMTP_LOG", "auto", "journal, stderr or auto (journal when JOURNAL_STREAM is stderr)" },
 	{ "SMTP_ALLOW_ROOT", "0", "1: serve even with effective uid 0" },
+	{ "SMTP_LOCKOUT_FILE", "unset", "shared failed-login state file; unset: no lockout" },
+	{ "SMTP_LOCKOUT_THRESHOLD", "5", "failed AUTHs within the window that lock an address out" },
+	{ "SMTP_LOCKOUT_WINDOW", "900", "seconds over which failures count" },
+	{ "SMTP_LOCKOUT_DURATION", "900", "first lockout in seconds; doubles on repeat, capped at 86400" },
+	{ "SMTP_LOCKOUT_V6_PREFIX", "64", "IPv6 addresses are counted per prefix of this length" },
+	{ "SMTP_LOCKOUT_SLOTS", "65536", "entries in the state file (fixed when the file is created)" },
+	{ "SMTP_GEOIP_DB", "unset", "MaxMind DB (Country or City) for the client's country" },
+	{ "SMTP_COUNTRY_DENY", "", "ISO codes refused at connect (554 5.7.1); -- = unknown" },
+	{ "SMTP_AUTH_COUNTRIES", "", "ISO codes allowed to AUTH (empty: all); others get 535" },
+	{ "SMTP_GREET_DELAY", "0", "seconds before the greeting; a client that talks first gets 554" },
 	{ NULL, NULL, NULL },
 };
 
@@ -154,7 +174,9 @@ static void load_hostname(struct config *cfg, struct problems *p)
 	const char *v = env("SMTP_HOSTNAME");
 
 	if (v) {
-		snprintf(cfg->hostname, sizeof cfg->hostname, "%s", v);
+		/* an invalid name never reaches a reply: it could hold CR LF */
+		snprintf(cfg->hostname, sizeof cfg->hostname, "%s",
+			 hostname_valid(v) ? v : "localhost");
 		if (!hostname_valid(v))
 			problem(p, "SMTP_HOSTNAME: '%.64s' is not a host name", v);
 		return;
@@ -166,22 +188,35 @@ static void load_hostname(struct config *cfg, struct problems *p)
 	}
 }
 
-/* Splits a copy of s on any of seps into out[]; returns the count or
+/* Splits buf in place on any of seps into out[]; returns the count or
  * -1 when there are more than max words. */
-static int split(const char *s, const char *seps, char *out[], size_t max)
+static int split_in_place(char *buf, const char *seps, char *out[], size_t max)
 {
-	char *copy = strdup(s), *save = NULL;
+	char *save = NULL;
 	size_t n = 0;
 
-	if (!copy)
-		return -1;
-	for (char *w = strtok_r(copy, seps, &save); w;
+	for (char *w = strtok_r(buf, seps, &save); w;
 	     w = strtok_r(NULL, seps, &save)) {
 		if (n == max)
 			return -1;
 		out[n++] = w;
 	}
-	return (int)n;       /* copy is kept: out[] points into it */
+	return (int)n;
+}
+
+/* The same on a copy of s, kept for the life of the process when there
+ * are words (out[] points into it), freed otherwise. */
+static int split(const char *s, const char *seps, char *out[], size_t max)
+{
+	char *copy = strdup(s);
+	int n;
+
+	if (!copy)
+		return -1;
+	n = split_in_place(copy, seps, out, max);
+	if (n <= 0)
+		free(copy);
+	return n;
 }
 
 static void load_domains(struct config *cfg, struct problems *p)
@@ -209,24 +244,157 @@ static void load_domains(struct config *cfg, struct problems *p)
 
 static void load_deliver(struct config *cfg, struct problems *p)
 {
-	const char *v = env("SMTP_DELIVER");
+	const char *name = "SMTP_DELIVER", *v = env(name);
 	int n;
 
-	if (!v)
-		v = env("QMAILQUEUE");     /* netqmail 1.04 convention */
+	if (!v && (v = env("QMAILQUEUE")))  /* netqmail 1.04 convention */
+		name = "QMAILQUEUE";
 	if (!v)
 		v = DELIVER_DEFAULT;
 	n = split(v, " \t", cfg->deliver_argv, DELIVER_ARGV_MAX);
 	if (n <= 0) {
-		problem(p, "SMTP_DELIVER: empty, or more than %d words",
+		problem(p, "%s: empty, or more than %d words", name,
 			DELIVER_ARGV_MAX);
 		cfg->deliver_argv[0] = NULL;
 		return;
 	}
 	cfg->deliver_argv[n] = NULL;
 	if (cfg->deliver_argv[0][0] != '/')
-		problem(p, "SMTP_DELIVER: '%.64s' is not an absolute path",
+		problem(p, "%s: '%.64s' is not an absolute path", name,
 			cfg->deliver_argv[0]);
+}
+
+/* "DE, FR --": two-letter codes (or -- for unknown), upper-cased here. */
+static const char *load_countries(struct problems *p, const char *name)
+{
+	const char *v = env(name);
+	static char lists[2][512];
+	char *out = lists[strcmp(name, "SMTP_COUNTRY_DENY") == 0 ? 0 : 1];
+	char *words[128];
+	int n;
+
+	if (!v)
+		return "";
+	char check[sizeof lists[0]];
+
+	snprintf(out, sizeof lists[0], "%s", v);
+	for (char *c = out; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	memcpy(check, out, sizeof check);
+	n = split_in_place(check, " ,\t", words, 128);
+	if (n < 0 || strlen(v) >= sizeof lists[0]) {
+		problem(p, "%s: too many codes", name);
+		return "";
+	}
+	for (int i = 0; i < n; i++)
+		if (strlen(words[i]) != 2 || (strcmp(words[i], "--") &&
+		    (!isupper((unsigned char)words[i][0]) ||
+		     !isupper((unsigned char)words[i][1]))))
+			problem(p, "%s: '%.16s' is not an ISO 3166 country code",
+				name, words[i]);
+	return out;
+}
+
+/* Only names and modes here: the files are read when TLS is used
+ * (tls.c) and checked by --check-config. */
+static void load_tls(struct config *cfg, struct problems *p)
+{
+	static const char *const modes[] = { "off", "optional", "required", NULL };
+
+	cfg->tls_cert = env("SMTP_TLS_CERT");
+	cfg->tls_key = env("SMTP_TLS_KEY");
+	cfg->tls_ticket_keys = env("SMTP_TLS_TICKET_KEYS");
+	cfg->tls = (enum tls_mode)parse_word(p, "SMTP_TLS", modes, TLS_OPTIONAL);
+	cfg->tls_implicit = parse_bool(p, "SMTP_TLS_IMPLICIT");
+	if (!cfg->tls_cert != !cfg->tls_key)
+		problem(p, "SMTP_TLS_CERT and SMTP_TLS_KEY: set both or neither");
+	if (cfg->tls == TLS_REQUIRED && !(cfg->tls_cert && cfg->tls_key))
+		problem(p, "SMTP_TLS: required needs SMTP_TLS_CERT and SMTP_TLS_KEY");
+	if (cfg->tls_implicit && !(cfg->tls_cert && cfg->tls_key))
+		problem(p, "SMTP_TLS_IMPLICIT: needs SMTP_TLS_CERT and SMTP_TLS_KEY");
+	if (cfg->tls_implicit && cfg->tls == TLS_OFF)
+		problem(p, "SMTP_TLS_IMPLICIT: 1 contradicts SMTP_TLS=off");
+}
+
+/* SMTP_AUTH and its credential sources; the files are opened by auth.c
+ * at each AUTH and checked by --check-config. */
+static void load_auth(struct config *cfg, struct problems *p)
+{
+	static const char *const modes[] = { "off", "optional", "required", NULL };
+	const char *v = env("SMTP_CHECKPASSWORD");
+	int n;
+
+	cfg->auth = (enum auth_mode)parse_word(p, "SMTP_AUTH", modes, AUTH_OFF);
+	cfg->auth_plaintext = parse_bool(p, "SMTP_AUTH_PLAINTEXT");
+	cfg->passwd = env("SMTP_PASSWD");
+	if (cfg->passwd && cfg->passwd[0] != '/')
+		problem(p, "SMTP_PASSWD: '%.64s' is not an absolute path",
+			cfg->passwd);
+	cfg->checkpassword = v;
+	cfg->checkpassword_argv[0] = NULL;
+	if (v) {
+		n = split(v, " \t", cfg->checkpassword_argv, DELIVER_ARGV_MAX);
+		if (n <= 0) {
+			problem(p, "SMTP_CHECKPASSWORD: empty, or more than %d words",
+				DELIVER_ARGV_MAX);
+			cfg->checkpassword_argv[0] = NULL;
+		} else {
+			cfg->checkpassword_argv[n] = NULL;
+			if (cfg->checkpassword_argv[0][0] != '/')
+				problem(p, "SMTP_CHECKPASSWORD: '%.64s' is not an absolute path",
+					cfg->checkpassword_argv[0]);
+		}
+	}
+	if (cfg->auth != AUTH_OFF && !cfg->passwd && !cfg->checkpassword)
+		problem(p, "SMTP_AUTH: %s needs SMTP_PASSWD or SMTP_CHECKPASSWORD",
+			modes[cfg->auth]);
+}
+
+static void check_auth_files(const struct config *cfg, struct problems *p)
+{
+	struct stat st;
+	int fd;
+
+	if (cfg->passwd && cfg->passwd[0] == '/') {  /* else reported */
+		fd = open(cfg->passwd, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			problem(p, "SMTP_PASSWD: %s: %s", cfg->passwd,
+				strerror(errno));
+		else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+			problem(p, "SMTP_PASSWD: %s: not a regular file",
+				cfg->passwd);
+		else if (st.st_mode & 077)
+			problem(p, "SMTP_PASSWD: %s: readable by group or others (mode %04o); chmod 600",
+				cfg->passwd, (unsigned)(st.st_mode & 07777));
+		if (fd >= 0)
+			close(fd);
+	}
+	if (cfg->checkpassword_argv[0] && cfg->checkpassword_argv[0][0] == '/' &&
+	    access(cfg->checkpassword_argv[0], X_OK) < 0)
+		problem(p, "SMTP_CHECKPASSWORD: %s: %s",
+			cfg->checkpassword_argv[0], strerror(errno));
+}
+
+static void load_gate(struct config *cfg, struct problems *p)
+{
+	cfg->lockout_file = env("SMTP_LOCKOUT_FILE");
+	if (cfg->lockout_file && cfg->lockout_file[0] != '/')
+		problem(p, "SMTP_LOCKOUT_FILE: '%.64s' is not an absolute path",
+			cfg->lockout_file);
+	cfg->lockout_threshold = (unsigned)parse_num(p, "SMTP_LOCKOUT_THRESHOLD",
+						     5, 1, 1000);
+	cfg->lockout_window = (unsigned)parse_num(p, "SMTP_LOCKOUT_WINDOW", 900,
+						  1, 30 * 86400);
+	cfg->lockout_duration = (unsigned)parse_num(p, "SMTP_LOCKOUT_DURATION",
+						    900, 1, 86400);
+	cfg->lockout_v6_prefix = (unsigned)parse_num(p, "SMTP_LOCKOUT_V6_PREFIX",
+						     64, 16, 128);
+	cfg->lockout_slots = (uint32_t)parse_num(p, "SMTP_LOCKOUT_SLOTS", 65536,
+						 64, 1 << 24);
+	cfg->geoip_db = env("SMTP_GEOIP_DB");
+	cfg->country_deny = load_countries(p, "SMTP_COUNTRY_DENY");
+	cfg->auth_countries = load_countries(p, "SMTP_AUTH_COUNTRIES");
+	cfg->greet_delay = (unsigned)parse_num(p, "SMTP_GREET_DELAY", 0, 0, 300);
 }
 
 int config_load(struct config *cfg, void (*report)(const char *))
@@ -260,7 +428,31 @@ int config_load(struct config *cfg, void (*report)(const char *))
 						   600, 1, 86400);
 	cfg->allow_root = parse_bool(&p, "SMTP_ALLOW_ROOT");
 	cfg->log_mode = logs[parse_word(&p, "SMTP_LOG", logs, 0)];
+	load_tls(cfg, &p);
+	load_auth(cfg, &p);
+	load_gate(cfg, &p);
 	return p.count;
+}
+
+static void check_gate_files(const struct config *cfg, struct problems *p)
+{
+	char err[512];
+
+	if (cfg->geoip_db) {
+		if (geoip_open(cfg->geoip_db, err, sizeof err) < 0)
+			problem(p, "SMTP_GEOIP_DB: %s", err);
+		else
+			geoip_close();
+	}
+	if (cfg->lockout_file) {
+		struct lockout lk;
+		struct lockout_policy pol = { 1, 1, 1, cfg->lockout_v6_prefix };
+		if (lockout_open(&lk, cfg->lockout_file, cfg->lockout_slots, &pol,
+				 err, sizeof err) < 0)
+			problem(p, "SMTP_LOCKOUT_FILE: %s", err);
+		else
+			lockout_close(&lk);
+	}
 }
 
 int config_check_files(const struct config *cfg, void (*report)(const char *))
@@ -278,13 +470,18 @@ int config_check_files(const struct config *cfg, void (*report)(const char *))
 	if (cfg->recipients && access(cfg->recipients, R_OK) < 0)
 		problem(&p, "SMTP_RECIPIENTS: %s: %s", cfg->recipients,
 			strerror(errno));
+	check_gate_files(cfg, &p);
+	check_auth_files(cfg, &p);
+	if (cfg->tls_cert || cfg->tls_key || cfg->tls_ticket_keys)
+		p.count += tls_check_files(cfg, report);
 	return p.count;
 }
 
 void config_usage(int fd)
 {
 	dprintf(fd,
-		"usage: smtp-session [--check-config | --help | --version]\n"
+		"usage: smtp-session [--check-config | --help | --version |\n"
+		"                     --new-ticket-key FILE]\n"
 		"\n"
 		"Serves one SMTP connection: fd 3 when socket-activated, else\n"
 		"stdin/stdout.  Configuration comes from the environment:\n\n");

@@ -91,10 +91,26 @@ static bool parse_size(const char *v, uint64_t *out)
 	return true;
 }
 
+/* RFC 3461 4: xtext = *( xchar / "+" 2HEXCHAR ), xchar = 33-126 but "+"
+ * and "=" (next_param() has already refused "=" and the rest). */
+static bool xtext_valid(const char *v)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *v; v++) {
+		if (*v != '+')
+			continue;
+		if (!v[1] || !v[2] || !strchr(hex, v[1]) || !strchr(hex, v[2]))
+			return false;
+		v += 2;
+	}
+	return true;
+}
+
 /* Checks MAIL's parameters; replies and returns false on a bad one. */
 static bool mail_params(struct session *s, const char *p, bool *utf8)
 {
-	bool seen_size = false, seen_body = false;
+	unsigned seen_size = 0, seen_body = 0, seen_auth = 0;
 	struct esmtp_param prm;
 
 	*utf8 = false;
@@ -109,8 +125,11 @@ static bool mail_params(struct session *s, const char *p, bool *utf8)
 			reply(s, 501, "5.5.4", "Syntax error in parameters");
 			return false;
 		}
-		if (strcasecmp(prm.key, "SIZE") == 0 && !seen_size) {
-			seen_size = true;
+		if (strcasecmp(prm.key, "SIZE") == 0) {
+			if (seen_size++) {
+				reply(s, 501, "5.5.4", "Duplicate SIZE parameter");
+				return false;
+			}
 			if (!prm.has_value || !parse_size(prm.value, &size)) {
 				reply(s, 501, "5.5.4", "Syntax: SIZE=<octets>");
 				return false;
@@ -119,16 +138,35 @@ static bool mail_params(struct session *s, const char *p, bool *utf8)
 				reply(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
 				return false;
 			}
-		} else if (strcasecmp(prm.key, "BODY") == 0 && !seen_body) {
-			seen_body = true;
+		} else if (strcasecmp(prm.key, "BODY") == 0) {
+			if (seen_body++) {
+				reply(s, 501, "5.5.4", "Duplicate BODY parameter");
+				return false;
+			}
 			if (!prm.has_value || (strcasecmp(prm.value, "7BIT") &&
 					       strcasecmp(prm.value, "8BITMIME"))) {
 				reply(s, 501, "5.5.4", "Syntax: BODY=7BIT|8BITMIME");
 				return false;
 			}
-		} else if (strcasecmp(prm.key, "SMTPUTF8") == 0 && !*utf8 &&
-			   !prm.has_value) {
+		} else if (strcasecmp(prm.key, "SMTPUTF8") == 0) {
+			/* a flag: saying it twice (Python's smtplib does) is harmless */
+			if (prm.has_value) {
+				reply(s, 501, "5.5.4", "Syntax: SMTPUTF8 takes no value");
+				return false;
+			}
 			*utf8 = true;
+		} else if (strcasecmp(prm.key, "AUTH") == 0 && auth_offered(s)) {
+			/* RFC 4954 5: AUTH=<xtext mailbox> or AUTH=<>; noted,
+			 * not trusted (we relay on our own AUTH only) */
+			if (seen_auth++) {
+				reply(s, 501, "5.5.4", "Duplicate AUTH parameter");
+				return false;
+			}
+			if (!prm.has_value || (strcmp(prm.value, "<>") &&
+					       !xtext_valid(prm.value))) {
+				reply(s, 501, "5.5.4", "Syntax: AUTH=<mailbox>|<>");
+				return false;
+			}
 		} else {
 			reply(s, 555, "5.5.4", "Unsupported parameter %.40s",
 			      prm.key);
@@ -147,6 +185,10 @@ void cmd_mail(struct session *s, const char *arg)
 
 	if (s->state == ST_MAIL) {
 		reply(s, 503, "5.5.1", "Error: nested MAIL command");
+		return;
+	}
+	if (s->cfg->auth == AUTH_REQUIRED && !s->authenticated) {
+		reply(s, 530, "5.7.0", "Authentication required");
 		return;
 	}
 	e = parse_path(arg, "FROM:", true, true, addr, &params);
@@ -203,6 +245,16 @@ static bool rcpt_allowed(struct session *s, const char *addr)
 	return false;
 }
 
+/* The deliver program files mail case-insensitively (smtp-deliver
+ * lower-cases the path), so a recipient given twice in any case is one. */
+static bool already_listed(const struct tx *t, const char *addr)
+{
+	for (size_t i = 0; i < t->nrcpts; i++)
+		if (strcasecmp(t->rcpts[i], addr) == 0)
+			return true;
+	return false;
+}
+
 void cmd_rcpt(struct session *s, const char *arg)
 {
 	char addr[PATH_MAX_LEN + 1];
@@ -232,9 +284,17 @@ void cmd_rcpt(struct session *s, const char *arg)
 	if (!rcpt_allowed(s, addr))
 		return;
 	if (!strchr(addr, '@')) {          /* bare <postmaster> */
-		char full[PATH_MAX_LEN + 1];
-		snprintf(full, sizeof full, "%s@%s", addr, s->cfg->hostname);
-		memcpy(addr, full, sizeof addr);
+		size_t a = strlen(addr), h = strlen(s->cfg->hostname);
+		if (a + 1 + h > PATH_MAX_LEN) {
+			path_refused(s, PATH_TOOLONG, false);
+			return;
+		}
+		addr[a] = '@';
+		memcpy(addr + a + 1, s->cfg->hostname, h + 1);
+	}
+	if (already_listed(&s->tx, addr)) {  /* one copy per mailbox */
+		reply(s, 250, "2.1.5", "Ok");
+		return;
 	}
 	s->tx.rcpts[s->tx.nrcpts] = strdup(addr);
 	if (!s->tx.rcpts[s->tx.nrcpts]) {

@@ -36,14 +36,18 @@
 static char inbuf[IO_RBUF];
 static char outbuf[IO_RBUF + 2];
 
-/* RFC 3848: SMTP, ESMTP, ESMTPA, ESMTPS, ESMTPSA. */
+/* RFC 3848: SMTP, ESMTP, ESMTPA, ESMTPS, ESMTPSA; RFC 6531 4.3: the
+ * UTF8SMTP family for a transaction that used SMTPUTF8. */
 static const char *with_word(const struct session *s)
 {
+	static const char *const words[2][4] = {
+		{ "ESMTP", "ESMTPA", "ESMTPS", "ESMTPSA" },
+		{ "UTF8SMTP", "UTF8SMTPA", "UTF8SMTPS", "UTF8SMTPSA" },
+	};
+
 	if (!s->esmtp)
 		return "SMTP";
-	if (s->tls_active)
-		return s->authenticated ? "ESMTPSA" : "ESMTPS";
-	return s->authenticated ? "ESMTPA" : "ESMTP";
+	return words[s->tx.utf8][s->authenticated + 2 * s->tls_active];
 }
 
 /* The HELO name as a comment-safe token: printable ASCII except ( ) \. */
@@ -76,12 +80,14 @@ static void write_received(struct session *s, const char *msgid)
 	helo_token(s->helo, helo, sizeof helo);
 	if (s->tls_active)
 		snprintf(tls, sizeof tls, " (%s)", s->tls_info);
+	/* RFC 5321 4.4 and 4.1.3: the address literal, "IPv6:" for IPv6 */
 	n = snprintf(hdr, sizeof hdr,
-		     "Received: from %s (%s [%s])\n"
+		     "Received: from %s (%s [%s%s])\n"
 		     "\tby %s (smtp-session) with %s%s\n"
 		     "\tid %s;\n"
 		     "\t%s\n",
-		     helo, s->remote_host, s->client_ip, s->cfg->hostname,
+		     helo, s->remote_host, strchr(s->client_ip, ':') ? "IPv6:" : "",
+		     s->client_ip, s->cfg->hostname,
 		     with_word(s), tls, msgid, date);
 	if (n > 0)
 		spool_write(&s->tx.spool, hdr, (size_t)n < sizeof hdr ?
@@ -120,6 +126,7 @@ static void deliver(struct session *s)
 		.helo = s->helo,
 		.auth_user = s->authenticated ? s->auth_user : NULL,
 		.tls = s->tls_active ? s->tls_info : NULL,
+		.country = s->country,
 	};
 	struct queue_result res;
 	char msgid[48], size[24], rcpts[24], status[24], ms[24];
@@ -194,8 +201,7 @@ static void lost_client(struct session *s, enum io_status st)
 		      s->cfg->hostname);
 	log_event("message_aborted", "reason",
 		  st == IO_TIMEOUT ? "timeout" : "client gone", NULL);
-	tx_reset(s);
-	s->quit = true;
+	session_end(s, st == IO_TIMEOUT ? "timeout" : "eof");
 }
 
 void cmd_data(struct session *s, const char *arg)
@@ -246,6 +252,8 @@ static bool parse_bdat(const char *arg, uint64_t *size, bool *last)
 		n = n * 10 + (uint64_t)(*arg - '0');
 	}
 	if (digits == 0)
+		return false;
+	if (*arg && *arg != ' ')            /* "BDAT 4LAST" */
 		return false;
 	while (*arg == ' ')
 		arg++;

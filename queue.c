@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -143,6 +144,7 @@ static void exec_child(const struct config *cfg, int msgfd, int envfd,
 	set_env("SMTP_HELO", e->helo);
 	set_env("SMTP_AUTH_USER", e->auth_user);
 	set_env("SMTP_TLS", e->tls);
+	set_env("SMTP_COUNTRY", e->country);
 	execv(cfg->deliver_argv[0], cfg->deliver_argv);
 	dprintf(2, "cannot run %s: %s\n", cfg->deliver_argv[0], strerror(errno));
 	_exit(EXIT_EXEC_FAILED);
@@ -254,6 +256,14 @@ static bool supervise(struct child_io *c, long long deadline)
 	}
 }
 
+/* Octets still in a pipe (-1 on error). */
+static int pipe_unread(int fd)
+{
+	int n = 0;
+
+	return ioctl(fd, FIONREAD, &n) < 0 ? -1 : n;
+}
+
 static int wait_status(pid_t pid)
 {
 	int st;
@@ -295,7 +305,8 @@ void queue_message(const struct config *cfg, int msgfd, const char *sender,
 	if (pid == 0)
 		exec_child(cfg, msgfd, envp[0], errp[1], e);
 	setpgid(pid, pid);            /* both sides: no race with kill() */
-	close_fd(&envp[0]);
+	/* We keep envp[0]: what is left unread in the pipe when the child
+	 * exits tells whether it read the whole envelope. */
 	close_fd(&errp[1]);
 	c.env = env;
 	c.envfd = envp[1];
@@ -313,7 +324,8 @@ void queue_message(const struct config *cfg, int msgfd, const char *sender,
 	queue_map_status(wait_status(pid), res);
 	if (!finished)
 		queue_map_status(STATUS_TIMEOUT, res);
-	else if (res->status == 0 && (c.env_failed || c.envoff < c.envlen))
+	else if (res->status == 0 && (c.env_failed || c.envoff < c.envlen ||
+				      pipe_unread(envp[0]) != 0))
 		queue_map_status(54, res);  /* ok without reading the envelope */
 	log_child_stderr(c.errbuf, &c.errlen, true);
 out:

@@ -20,6 +20,7 @@
  *	to the client), 2 on a usage error.  Every event is logged (log.c).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -116,6 +117,10 @@ static void cmd_ehlo(struct session *s, const char *arg)
 	reply_line(s, 250, false, size);
 	reply_line(s, 250, false, "8BITMIME");
 	reply_line(s, 250, false, "ENHANCEDSTATUSCODES");
+	if (tls_configured(s->cfg) && !s->tls_active)
+		reply_line(s, 250, false, "STARTTLS");
+	if (auth_offered(s))
+		reply_line(s, 250, false, "AUTH PLAIN LOGIN");
 	reply_line(s, 250, false, "CHUNKING");
 	reply_line(s, 250, true, "SMTPUTF8");
 }
@@ -166,6 +171,7 @@ enum {
 	CMD_NOARG  = 1 << 1,   /* takes none: 501 with one */
 	CMD_HELO   = 1 << 2,   /* needs HELO/EHLO first: 503 */
 	CMD_AUTHLEN = 1 << 3,  /* its line may be AUTH_LINE_MAX long */
+	CMD_TLS    = 1 << 4,   /* SMTP_TLS=required: 530 before STARTTLS */
 };
 
 static const struct command {
@@ -175,18 +181,18 @@ static const struct command {
 } commands[] = {
 	{ "HELO", CMD_ARG,            cmd_helo },
 	{ "EHLO", CMD_ARG,            cmd_ehlo },
-	{ "MAIL", CMD_ARG | CMD_HELO, cmd_mail },
-	{ "RCPT", CMD_ARG | CMD_HELO, cmd_rcpt },
-	{ "DATA", CMD_NOARG | CMD_HELO, cmd_data },
-	{ "BDAT", CMD_ARG,            cmd_bdat },   /* must read its chunk */
+	{ "MAIL", CMD_ARG | CMD_HELO | CMD_TLS, cmd_mail },
+	{ "RCPT", CMD_ARG | CMD_HELO | CMD_TLS, cmd_rcpt },
+	{ "DATA", CMD_NOARG | CMD_HELO | CMD_TLS, cmd_data },
+	{ "BDAT", CMD_ARG | CMD_TLS,  cmd_bdat },   /* must read its chunk */
 	{ "RSET", CMD_NOARG,          cmd_rset },
 	{ "NOOP", 0,                  cmd_noop },   /* RFC 5321 4.1.1.9 */
 	{ "QUIT", CMD_NOARG,          cmd_quit },
 	{ "VRFY", CMD_ARG,            cmd_vrfy },
 	{ "HELP", 0,                  cmd_help },
 	/* STARTTLS and AUTH: tls.c and auth.c fill these rows in. */
-	{ "STARTTLS", 0,              cmd_not_implemented },
-	{ "AUTH", CMD_AUTHLEN,        cmd_not_implemented },
+	{ "STARTTLS", CMD_NOARG,      cmd_starttls },
+	{ "AUTH", CMD_AUTHLEN | CMD_TLS, cmd_auth },
 	{ "EXPN", 0,                  cmd_not_implemented },
 	{ "TURN", 0,                  cmd_not_implemented },
 	{ "ETRN", 0,                  cmd_not_implemented },
@@ -201,6 +207,30 @@ static const struct command *lookup(const char *verb, size_t len)
 	return NULL;
 }
 
+/* A BDAT refused before its chunk was read: the chunk is read and
+ * dropped, so its octets are never taken for commands (RFC 3030 2). */
+static void skip_chunk(struct session *s, const char *arg)
+{
+	static char buf[4096];
+	unsigned long long left;
+	char *end;
+
+	errno = 0;
+	left = strtoull(arg, &end, 10);
+	if (!isdigit((unsigned char)arg[0]) || errno || (*end && *end != ' '))
+		return;                      /* no chunk to skip */
+	while (left > 0) {
+		size_t got;
+
+		if (io_read(&s->io, buf, left < sizeof buf ? (size_t)left :
+			    sizeof buf, &got) != IO_OK) {
+			s->quit = true;
+			return;
+		}
+		left -= got;
+	}
+}
+
 static void dispatch(struct session *s, const char *line, size_t len)
 {
 	size_t vlen = strcspn(line, " ");
@@ -209,13 +239,17 @@ static void dispatch(struct session *s, const char *line, size_t len)
 
 	while (*arg == ' ')
 		arg++;
-	if (!c) {
-		log_event("unknown_command", "verb", line, NULL);
-		reply(s, 500, "5.5.2", "Error: command not recognized");
+	if (len > CMD_LINE_MAX - 2 && !(c && (c->flags & CMD_AUTHLEN))) {
+		reply(s, 500, "5.5.2", "Line too long");
 		return;
 	}
-	if (len > CMD_LINE_MAX - 2 && !(c->flags & CMD_AUTHLEN)) {
-		reply(s, 500, "5.5.2", "Line too long");
+	if (!c) {
+		/* Not the text: a client that runs ahead of a refused AUTH
+		 * sends its base64 credentials as "commands". */
+		char n[24];
+		snprintf(n, sizeof n, "%zu", len);
+		log_event("unknown_command", "length", n, NULL);
+		reply(s, 500, "5.5.2", "Error: command not recognized");
 		return;
 	}
 	if ((c->flags & CMD_ARG) && !*arg) {
@@ -224,6 +258,13 @@ static void dispatch(struct session *s, const char *line, size_t len)
 	}
 	if ((c->flags & CMD_NOARG) && *arg) {
 		reply(s, 501, "5.5.4", "Syntax: %s takes no argument", c->verb);
+		return;
+	}
+	if ((c->flags & CMD_TLS) && s->cfg->tls == TLS_REQUIRED &&
+	    !s->tls_active) {
+		if (c->run == cmd_bdat)
+			skip_chunk(s, arg);
+		reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
 		return;
 	}
 	if ((c->flags & CMD_HELO) && s->state == ST_GREETED) {
@@ -290,7 +331,11 @@ void session_end(struct session *s, const char *why)
 {
 	char msgs[24], acc[24], errs[24];
 
+	if (s->ended)
+		return;
+	s->ended = true;
 	io_flush(&s->io);
+	tls_close(s);                  /* close_notify */
 	snprintf(msgs, sizeof msgs, "%u", s->messages);
 	snprintf(acc, sizeof acc, "%u", s->accepted);
 	snprintf(errs, sizeof errs, "%u", s->errors);
@@ -401,9 +446,17 @@ static void report_problem(const char *p)
 	dprintf(2, "smtp-session: %s\n", p);
 }
 
-static void log_problem(const char *p)
+/* Problems found before the log is set up (its mode is configuration
+ * too) are kept here and logged right after. */
+#define PROBLEMS_KEPT 32
+static char problems_kept[PROBLEMS_KEPT][512];
+static int nproblems_kept;
+
+static void keep_problem(const char *p)
 {
-	log_event("config_error", "problem", p, NULL);
+	if (nproblems_kept < PROBLEMS_KEPT)
+		snprintf(problems_kept[nproblems_kept++], sizeof problems_kept[0],
+			 "%s", p);
 }
 
 static int check_config(void)
@@ -448,6 +501,8 @@ int main(int argc, char **argv)
 			printf("smtp-session %s\n", SMTP_SESSION_VERSION);
 			return 0;
 		}
+		if (strcmp(argv[1], "--new-ticket-key") == 0 && argc == 3)
+			return tls_new_ticket_key(argv[2]);
 		if (strcmp(argv[1], "--check-config") == 0)
 			return check_config();
 		config_usage(2);
@@ -456,7 +511,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (listen_fds() == 1)
 		in = out = LISTEN_FDS_START;
-	problems = config_load(&cfg, NULL);
+	problems = config_load(&cfg, keep_problem);
 	log_init(argv[0], cfg.log_mode);
 	make_id(s->id, sizeof s->id);
 	s->cfg = &cfg;
@@ -464,7 +519,8 @@ int main(int argc, char **argv)
 	log_context(s->id, s->client_ip, NULL);
 	io_init(&s->io, in, out, cfg.timeout, cfg.session_timeout);
 	if (problems > 0) {
-		config_load(&cfg, log_problem);
+		for (int i = 0; i < nproblems_kept; i++)
+			log_event("config_error", "problem", problems_kept[i], NULL);
 		return refuse(s, "4.3.0", "config_error",
 			      "Service not available, configuration error");
 	}
@@ -475,6 +531,14 @@ int main(int argc, char **argv)
 	if (!s->tx.rcpts)
 		return refuse(s, "4.3.0", "out_of_memory", "Out of memory");
 	s->tx.spool.fd = -1;
+	if (cfg.tls_implicit && !tls_implicit_start(s)) {
+		session_end(s, "tls_failed");  /* RFC 8314: no reply possible */
+		return 0;
+	}
+	if (!gate_connect(s)) {
+		session_end(s, "refused");
+		return 0;
+	}
 	greet(s);
 	command_loop(s);
 	return 0;

@@ -61,7 +61,17 @@ struct config {
 	enum auth_mode auth;
 	bool auth_plaintext;
 	const char *passwd, *checkpassword;
+	char *checkpassword_argv[DELIVER_ARGV_MAX + 1];  /* NULL[0]: unset */
 	const char *log_mode;
+	/* lockout, GeoIP, greet delay (gate.c) */
+	const char *lockout_file;
+	unsigned lockout_threshold, lockout_window, lockout_duration;
+	unsigned lockout_v6_prefix;
+	uint32_t lockout_slots;
+	const char *geoip_db;
+	const char *country_deny;         /* "" or "CN RU --" */
+	const char *auth_countries;       /* "" = all */
+	unsigned greet_delay;
 };
 
 struct config_var {
@@ -214,7 +224,7 @@ void spool_close(struct spool *sp);
 /* ---- queue.c: the qmail-queue hand-off ------------------------------ */
 
 struct envelope_env {
-	const char *remote_ip, *session_id, *helo, *auth_user, *tls;
+	const char *remote_ip, *session_id, *helo, *auth_user, *tls, *country;
 };
 
 struct queue_result {
@@ -261,11 +271,13 @@ struct session {
 	enum state state;
 	bool tls_active;
 	char tls_info[128];        /* "TLS1.3 TLS_AES_256_GCM_SHA384" */
+	char country[3];           /* ISO 3166 code or "--" */
 	bool authenticated;
 	char auth_user[256];
 	unsigned errors;           /* 5xx replies to commands */
 	bool count_errors;
 	bool quit;
+	bool ended;                /* session_end() has run */
 	unsigned messages, accepted;
 	struct tx tx;
 };
@@ -286,5 +298,49 @@ void cmd_rcpt(struct session *s, const char *arg);
 /* message.c */
 void cmd_data(struct session *s, const char *arg);
 void cmd_bdat(struct session *s, const char *arg);
+
+/* ---- auth.c: SMTP AUTH (RFC 4954) ------------------------------------ */
+
+/* EHLO lists AUTH PLAIN LOGIN and MAIL takes AUTH=: SMTP_AUTH is not off
+ * and TLS is active or SMTP_AUTH_PLAINTEXT=1. */
+bool auth_offered(const struct session *s);
+void cmd_auth(struct session *s, const char *arg);
+/* Every refused credential (535) goes through here: log, count (lockout),
+ * fixed delay, 535, and 421 after the session's third failure. */
+void auth_failed(struct session *s, const char *user, const char *why);
+
+/* ---- tls.c: every OpenSSL call lives there -------------------------- */
+
+/* Cert and key set and SMTP_TLS not off: STARTTLS offered.  No OpenSSL. */
+bool tls_configured(const struct config *cfg);
+void cmd_starttls(struct session *s, const char *arg);
+/* SMTP_TLS_IMPLICIT: the handshake before the greeting; false (logged)
+ * when it failed and the session must end without a reply. */
+bool tls_implicit_start(struct session *s);
+/* Sends close_notify if TLS is up (session end). */
+void tls_close(struct session *s);
+/* --check-config: problems counted, warnings only reported. */
+int tls_check_files(const struct config *cfg,
+		    void (*report)(const char *problem));
+/* --new-ticket-key FILE: makes or rotates the key file; exit status. */
+int tls_new_ticket_key(const char *path);
+
+/* geoip.c */
+int geoip_open(const char *path, char *err, size_t errlen);
+void geoip_country(const char *ip, char cc[3]);
+void geoip_close(void);
+
+/* gate.c: connect-time policy and the AUTH side of the lockout */
+enum gate_auth { GATE_AUTH_OK, GATE_AUTH_LOCKED, GATE_AUTH_TEMPFAIL };
+/* Before the greeting; false: refused (the reply is sent, end the session). */
+bool gate_connect(struct session *s);
+/* Before an AUTH exchange: LOCKED has sent 421; TEMPFAIL: answer 454. */
+enum gate_auth gate_auth_check(struct session *s);
+bool gate_auth_country_ok(const struct session *s);
+/* After a failed AUTH; true when this failure locked the address. */
+bool gate_auth_failed(struct session *s);
+void gate_auth_succeeded(struct session *s);
+/* Is the ISO code cc in a space/comma separated list? */
+bool country_listed(const char *list, const char *cc);
 
 #endif
