@@ -107,61 +107,6 @@ plain() {
 
 # ---- real sockets (as in sockets.bats) ----------------------------------
 
-stop_server() {
-	local p i
-	[ -n "$SERVER_PID" ] || return 0
-	for p in $(pgrep -P "$SERVER_PID"); do
-		kill "$p" 2>/dev/null
-	done
-	kill "$SERVER_PID" 2>/dev/null
-	for i in $(seq 50); do
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$SERVER_PID" 2>/dev/null
-	wait "$SERVER_PID" 2>/dev/null
-	SERVER_PID=
-}
-
-# Waits (at most 5 s) until something listens on TCP port $1.
-wait_listen() {
-	local hex i
-	hex=$(printf ':%04X' "$1")
-	for i in $(seq 50); do
-		awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
-			END { exit !f }' /proc/net/tcp && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# systemd-socket-activate --inetd on 127.0.0.1:$PORT, passing the SMTP_*
-# variables and MAILDIR_ROOT (and the sanitizers') with -E.
-start_inetd() {
-	local v env=()
-	PORT=$(free_port)
-	for v in $(compgen -e); do
-		case $v in
-		SMTP_*|MAILDIR_ROOT|FAKE_OUT|ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS)
-			env+=(-E "$v") ;;
-		esac
-	done
-	systemd-socket-activate -l "127.0.0.1:$PORT" -a --inetd "${env[@]}" \
-		"$SESSION" </dev/null >/dev/null 2>>"$LOG" 3>&- &
-	SERVER_PID=$!
-	wait_listen "$PORT" || fail "nothing listens on port $PORT"
-}
-
-# No session process left under the launcher (at most 5 s).
-sessions_done() {
-	local i
-	for i in $(seq 50); do
-		[ -z "$(pgrep -P "$SERVER_PID")" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # The line after "Received: from client.test " (its "by ... with ..."
 # part, tab removed) in the one message delivered to $1.
 received_with() {

@@ -80,6 +80,79 @@ spool_is_empty() {
 	[ -z "$(ls -A "$SMTP_SPOOL_DIR")" ]
 }
 
+# ---- a real listener: systemd-socket-activate, one session per connection
+
+# Waits (at most 5 s) until something listens on TCP port $1, without
+# connecting (a probe connection would start a session of its own).
+wait_listen() {
+	local hex i
+	hex=$(printf ':%04X' "$1")
+	for i in $(seq 50); do
+		awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
+			END { exit !f }' /proc/net/tcp /proc/net/tcp6 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Starts "$@" in the background as the server (its stdout in $OUT, its
+# stderr and the sessions' logs in $LOG) and waits until port $PORT listens.
+start_server() {
+	"$@" </dev/null >"${OUT:-/dev/null}" 2>>"$LOG" 3>&- &
+	SERVER_PID=$!
+	wait_listen "$PORT" || fail "nothing listens on port $PORT"
+}
+
+# systemd-socket-activate passes its children only the variables named
+# with -E: every SMTP_* one, smtp-deliver's MAILDIR_ROOT, the fakes'
+# FAKE_OUT, the sanitizers'.
+sd_env() {
+	local v
+	SD_ENV=()
+	for v in $(compgen -e); do
+		case $v in
+		SMTP_*|MAILDIR_ROOT|FAKE_OUT|ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS)
+			SD_ENV+=(-E "$v") ;;
+		esac
+	done
+}
+
+# One connection per session on fd 0/1 on 127.0.0.1:$PORT, as the shipped
+# units give it.  Extra arguments go to systemd-socket-activate.
+start_inetd() {
+	PORT=$(free_port)
+	sd_env
+	start_server systemd-socket-activate -l "127.0.0.1:$PORT" -a --inetd \
+		"${SD_ENV[@]}" "$@" "$SESSION"
+}
+
+# Kills the server and its sessions (for teardown); at most 5 s.
+stop_server() {
+	local p i
+	[ -n "${SERVER_PID:-}" ] || return 0
+	for p in $(pgrep -P "$SERVER_PID"); do
+		kill "$p" 2>/dev/null
+	done
+	kill "$SERVER_PID" 2>/dev/null
+	for i in $(seq 50); do
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=
+}
+
+# No session process left under the launcher (at most 5 s).
+sessions_done() {
+	local i
+	for i in $(seq 50); do
+		[ -z "$(pgrep -P "$SERVER_PID")" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # A free TCP port on loopback (the kernel picks; tiny race accepted).
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -15,64 +15,7 @@ setup() {
 	MSG=$BATS_TEST_TMPDIR/msg
 }
 
-teardown() {
-	local p
-	[ -n "$SERVER_PID" ] || return 0
-	for p in $(pgrep -P "$SERVER_PID"); do
-		kill "$p" 2>/dev/null
-	done
-	kill "$SERVER_PID" 2>/dev/null
-	for _ in $(seq 50); do
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$SERVER_PID" 2>/dev/null
-	wait "$SERVER_PID" 2>/dev/null
-	SERVER_PID=
-}
-
-# Waits (at most 5 s) until something listens on TCP port $1, without
-# connecting (a probe connection would start a session of its own).
-wait_listen() {
-	local hex
-	hex=$(printf ':%04X' "$1")
-	for _ in $(seq 50); do
-		awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
-			END { exit !f }' /proc/net/tcp /proc/net/tcp6 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# Starts "$@" in the background as the server (its stdout in $OUT, its
-# stderr and the sessions' logs in $LOG) and waits until port $PORT listens.
-start_server() {
-	"$@" </dev/null >"$OUT" 2>>"$LOG" 3>&- &
-	SERVER_PID=$!
-	wait_listen "$PORT" || fail "nothing listens on port $PORT"
-}
-
-# systemd-socket-activate passes its children only the variables named
-# with -E: every SMTP_* one, smtp-deliver's MAILDIR_ROOT, the sanitizers'.
-sd_env() {
-	local v
-	SD_ENV=()
-	for v in $(compgen -e); do
-		case $v in
-		SMTP_*|MAILDIR_ROOT|ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS)
-			SD_ENV+=(-E "$v") ;;
-		esac
-	done
-}
-
-# One connection per session on fd 0/1, as the shipped units give it.
-# Extra arguments go to systemd-socket-activate before the program.
-start_inetd() {
-	PORT=$(free_port)
-	sd_env
-	start_server systemd-socket-activate -l "127.0.0.1:$PORT" -a --inetd \
-		"${SD_ENV[@]}" "$@" "$SESSION"
-}
+teardown() { stop_server; }
 
 # The connection on fd 3 (LISTEN_FDS=1); fd 0/1 are /dev/null and $OUT.
 start_fd3() {
@@ -111,15 +54,6 @@ gone_within() {
 		   [ -z "$(pgrep -P "$SERVER_PID")" ]; then
 			return 0
 		fi
-		sleep 0.1
-	done
-	return 1
-}
-
-# No session process left under the launcher (at most 5 s).
-sessions_done() {
-	for _ in $(seq 50); do
-		[ -z "$(pgrep -P "$SERVER_PID")" ] && return 0
 		sleep 0.1
 	done
 	return 1
