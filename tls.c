@@ -5,8 +5,11 @@
  * SUMMARY
  *	Every OpenSSL call of smtp-session is in this file.  Nothing here
  *	touches OpenSSL until TLS is about to be used: STARTTLS received,
- *	SMTP_TLS_IMPLICIT=1, or --check-config.  A plain session therefore
- *	never initialises the library (OpenSSL 3.0 start-up costs ~5 ms;
+ *	SMTP_TLS_IMPLICIT=1, or --check-config.  Only then are libssl and
+ *	libcrypto loaded (dlopen, see "loading OpenSSL" below; the binary
+ *	does not link them) and initialised.  A plain session therefore
+ *	neither maps the libraries (~1.6 ms per process when linked) nor
+ *	initialises them (OpenSSL 3.0 start-up costs ~5 ms;
  *	research/tech-brief.md section 4).  Then: one SSL_CTX per process,
  *	TLS 1.2 and 1.3 only, no compression, no renegotiation, groups
  *	X25519:P-256:P-384, ECDHE+AEAD ciphers for TLS 1.2 (OpenSSL's TLS 1.3
@@ -54,8 +57,8 @@
  *	program (queue.c).  A "tls" log event carries version, cipher, bits
  *	and whether the session was resumed.
  *
- * OPENSSL SURFACE (all in this file; a later dlopen of libssl needs these)
- *	The symbols tls.o imports (nm -u), 43 in all:
+ * OPENSSL SURFACE (all in this file, resolved with dlsym into O)
+ *	The functions used, 43 in all (CRYPTO_FUNCS and SSL_FUNCS below):
  *	libssl: OPENSSL_init_ssl, TLS_server_method, SSL_CTX_new, SSL_CTX_free,
  *	SSL_CTX_ctrl (behind the macros SSL_CTX_set_min_proto_version,
  *	SSL_CTX_set_mode, SSL_CTX_set1_groups_list,
@@ -80,6 +83,9 @@
  *	within SMTP_TIMEOUT (and what is left of SMTP_SESSION_TIMEOUT).
  *
  * DIAGNOSTICS
+ *	libssl.so.3 or libcrypto.so.3 missing, or lacking a function:
+ *	"tls_error" stage=setup reason="OpenSSL not available: <dlerror>",
+ *	then as for a certificate that cannot be loaded (below).
  *	A failed handshake (including a timeout or garbage instead of a
  *	ClientHello) logs "tls_error" with OpenSSL's reason and ends the
  *	session: nothing can be replied.  A certificate or key that cannot
@@ -90,6 +96,7 @@
  *	an expired (or soon expiring, or not yet valid) certificate as a
  *	warning.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -125,6 +132,132 @@
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS_GROUPS "X25519:P-256:P-384"
 
+/* ---- loading OpenSSL ------------------------------------------------- */
+
+/*
+ * libssl and libcrypto are not linked: merely linking them makes the
+ * dynamic loader map and relocate them in every process, ~1.6 ms here
+ * (research/tech-brief.md section 4), and a plain session never uses
+ * them.  ossl_load() dlopen()s them when TLS is about to be used
+ * (STARTTLS, implicit TLS, --check-config with a certificate) and
+ * resolves each function below into O, typed with the prototype from
+ * the OpenSSL headers (so a call through O is checked as a direct call
+ * would be).  By SONAME, because the unversioned libssl.so symlink
+ * comes with libssl-dev, which need not be installed where the server
+ * runs; the runtime package (Debian: libssl3) provides these.  A new
+ * major version gets a new SONAME and needs a rebuild anyway, as
+ * linking would.  The libraries are never closed.  A missing library
+ * or function is "TLS not available": tls_error and 454 4.7.0 at
+ * STARTTLS, the session ends for implicit TLS, --check-config reports
+ * it.
+ */
+#define LIBCRYPTO_SONAME "libcrypto.so.3"
+#define LIBSSL_SONAME    "libssl.so.3"
+
+#define CRYPTO_FUNCS(X) \
+	X(ERR_clear_error) X(ERR_peek_last_error) X(ERR_error_string_n) \
+	X(RAND_bytes) X(EVP_aes_256_cbc) X(EVP_EncryptInit_ex) \
+	X(EVP_DecryptInit_ex) X(EVP_MAC_CTX_set_params) \
+	X(OSSL_PARAM_construct_octet_string) \
+	X(OSSL_PARAM_construct_utf8_string) X(OSSL_PARAM_construct_end) \
+	X(X509_get0_notBefore) X(X509_get0_notAfter) X(X509_cmp_time) \
+	X(ASN1_TIME_to_tm)
+
+#define SSL_FUNCS(X) \
+	X(OPENSSL_init_ssl) X(TLS_server_method) X(SSL_CTX_new) \
+	X(SSL_CTX_free) X(SSL_CTX_ctrl) X(SSL_CTX_set_options) \
+	X(SSL_CTX_set_cipher_list) X(SSL_CTX_set_session_id_context) \
+	X(SSL_CTX_use_certificate_chain_file) X(SSL_CTX_use_PrivateKey_file) \
+	X(SSL_CTX_check_private_key) X(SSL_CTX_get0_certificate) \
+	X(SSL_CTX_set_num_tickets) X(SSL_CTX_set_tlsext_ticket_key_evp_cb) \
+	X(SSL_new) X(SSL_set_rfd) X(SSL_set_wfd) X(SSL_accept) \
+	X(SSL_get_error) X(SSL_read_ex) X(SSL_write_ex) X(SSL_pending) \
+	X(SSL_shutdown) X(SSL_get_version) X(SSL_get_current_cipher) \
+	X(SSL_CIPHER_get_name) X(SSL_CIPHER_get_bits) X(SSL_session_reused)
+
+/* O.f has the type of &f; valid once ossl_load() returned true. */
+static struct {
+#define X(f) __typeof__(&f) f;
+	CRYPTO_FUNCS(X)
+	SSL_FUNCS(X)
+#undef X
+} O;
+
+/* POSIX (dlsym) makes function and object pointers interconvertible. */
+_Static_assert(sizeof(void (*)(void)) == sizeof(void *),
+	       "function pointers must fit in void *");
+
+static bool ossl_sym(void *lib, const char *name, void *fp, char *why,
+		     size_t whylen)
+{
+	void *p;
+
+	dlerror();
+	p = dlsym(lib, name);
+	if (!p) {
+		const char *e = dlerror();
+		snprintf(why, whylen, "OpenSSL not available: %s",
+			 e ? e : name);
+		return false;
+	}
+	memcpy(fp, &p, sizeof p);           /* no object-to-function cast */
+	return true;
+}
+
+/* Loads both libraries and every function, once; false with why. */
+static bool ossl_load(char *why, size_t whylen)
+{
+	static int state;                   /* 0 not tried, 1 ok, -1 failed */
+	static char err[256];
+	void *crypto, *ssl;
+	bool ok;
+
+	if (state == 0) {
+		/* libcrypto first: libssl needs it anyway */
+		crypto = dlopen(LIBCRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
+		ssl = crypto ? dlopen(LIBSSL_SONAME, RTLD_NOW | RTLD_LOCAL) : NULL;
+		ok = ssl != NULL;
+		if (!ok) {
+			const char *e = dlerror();
+			snprintf(err, sizeof err, "OpenSSL not available: %s",
+				 e ? e : "dlopen failed");
+		}
+#define X(f) ok = ok && ossl_sym(crypto, #f, &O.f, err, sizeof err);
+		CRYPTO_FUNCS(X)
+#undef X
+#define X(f) ok = ok && ossl_sym(ssl, #f, &O.f, err, sizeof err);
+		SSL_FUNCS(X)
+#undef X
+		state = ok ? 1 : -1;
+	}
+	if (state < 0)
+		snprintf(why, whylen, "%s", err);
+	return state > 0;
+}
+
+/* The macros of ssl.h that expand to SSL_CTX_ctrl. */
+static long ctx_set_min_proto_version(SSL_CTX *ctx, int version)
+{
+	return O.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, version, NULL);
+}
+
+static long ctx_set1_groups_list(SSL_CTX *ctx, const char *list)
+{
+	return O.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_GROUPS_LIST, 0, (char *)list);
+}
+
+static long ctx_set_mode(SSL_CTX *ctx, long mode)
+{
+	return O.SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, mode, NULL);
+}
+
+static long ctx_set_session_cache_mode(SSL_CTX *ctx, long mode)
+{
+	return O.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_SESS_CACHE_MODE, mode, NULL);
+}
+
+/* ---- state ------------------------------------------------------------ */
+
 struct ticket_key {
 	unsigned char name[16], hmac[32], aes[32];
 };
@@ -150,13 +283,13 @@ bool tls_configured(const struct config *cfg)
 /* OpenSSL's last queued error as text, or fallback; clears the queue. */
 static void ssl_reason(char *buf, size_t len, const char *fallback)
 {
-	unsigned long e = ERR_peek_last_error();
+	unsigned long e = O.ERR_peek_last_error();
 
 	if (e)
-		ERR_error_string_n(e, buf, len);
+		O.ERR_error_string_n(e, buf, len);
 	else
 		snprintf(buf, len, "%s", fallback);
-	ERR_clear_error();
+	O.ERR_clear_error();
 }
 
 static void log_tls_error(const char *stage, const char *reason)
@@ -282,11 +415,11 @@ static int mac_params(EVP_MAC_CTX *hctx, unsigned char *key)
 {
 	OSSL_PARAM params[3];
 
-	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key, 32);
-	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	params[0] = O.OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, key, 32);
+	params[1] = O.OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						     (char *)"SHA256", 0);
-	params[2] = OSSL_PARAM_construct_end();
-	return EVP_MAC_CTX_set_params(hctx, params);
+	params[2] = O.OSSL_PARAM_construct_end();
+	return O.EVP_MAC_CTX_set_params(hctx, params);
 }
 
 /* SSL_CTX_set_tlsext_ticket_key_evp_cb(3ssl): 1 = key set, 2 = key set
@@ -300,8 +433,8 @@ static int ticket_cb(SSL *ssl, unsigned char name[16],
 		struct ticket_key *k = &T.keys[0];
 
 		memcpy(name, k->name, 16);
-		if (RAND_bytes(iv, 16) <= 0 ||
-		    !EVP_EncryptInit_ex(c, EVP_aes_256_cbc(), NULL, k->aes, iv) ||
+		if (O.RAND_bytes(iv, 16) <= 0 ||
+		    !O.EVP_EncryptInit_ex(c, O.EVP_aes_256_cbc(), NULL, k->aes, iv) ||
 		    !mac_params(hctx, k->hmac))
 			return -1;
 		return 1;
@@ -312,7 +445,7 @@ static int ticket_cb(SSL *ssl, unsigned char name[16],
 		if (memcmp(name, k->name, 16) != 0)
 			continue;
 		if (!mac_params(hctx, k->hmac) ||
-		    !EVP_DecryptInit_ex(c, EVP_aes_256_cbc(), NULL, k->aes, iv))
+		    !O.EVP_DecryptInit_ex(c, O.EVP_aes_256_cbc(), NULL, k->aes, iv))
 			return -1;
 		return i == 0 ? 1 : 2;
 	}
@@ -329,7 +462,7 @@ static void setup_tickets(const struct config *cfg)
 		T.nkeys = keys_read(cfg->tls_ticket_keys, T.keys,
 				    TICKET_KEYS_MAX, &st, why, sizeof why);
 		if (T.nkeys > 0 &&
-		    SSL_CTX_set_tlsext_ticket_key_evp_cb(T.ctx, ticket_cb) == 1)
+		    O.SSL_CTX_set_tlsext_ticket_key_evp_cb(T.ctx, ticket_cb) == 1)
 			return;
 		if (T.nkeys > 0)
 			ssl_reason(why, sizeof why, "cannot set the ticket callback");
@@ -339,8 +472,8 @@ static void setup_tickets(const struct config *cfg)
 	}
 	/* 3.0 would otherwise issue stateful TLS 1.3 tickets, useless
 	 * without a cache (tech-brief section 4). */
-	SSL_CTX_set_options(T.ctx, SSL_OP_NO_TICKET);
-	SSL_CTX_set_num_tickets(T.ctx, 0);
+	O.SSL_CTX_set_options(T.ctx, SSL_OP_NO_TICKET);
+	O.SSL_CTX_set_num_tickets(T.ctx, 0);
 }
 
 /* ---- the context ---------------------------------------------------- */
@@ -352,32 +485,34 @@ static SSL_CTX *ctx_new(const struct config *cfg, char *why, size_t whylen)
 	SSL_CTX *ctx;
 	char r[256];
 
-	if (!OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, NULL) ||
-	    !(ctx = SSL_CTX_new(TLS_server_method()))) {
+	if (!ossl_load(why, whylen))
+		return NULL;
+	if (!O.OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, NULL) ||
+	    !(ctx = O.SSL_CTX_new(O.TLS_server_method()))) {
 		ssl_reason(r, sizeof r, "cannot initialise OpenSSL");
 		snprintf(why, whylen, "%s", r);
 		return NULL;
 	}
-	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
-	    !SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) ||
-	    !SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS)) {
+	if (!ctx_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    !ctx_set1_groups_list(ctx, TLS_GROUPS) ||
+	    !O.SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS)) {
 		ssl_reason(r, sizeof r, "cannot set protocol parameters");
 		snprintf(why, whylen, "%s", r);
 		goto fail;
 	}
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-	SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	O.SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	ctx_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			 SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"smtp-session",
+	ctx_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	O.SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"smtp-session",
 				       12);
-	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+	if (O.SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
 		ssl_reason(r, sizeof r, "cannot load");
 		snprintf(why, whylen, "SMTP_TLS_CERT: %s: %s", cfg->tls_cert, r);
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
-		unsigned long e = ERR_peek_last_error();
+	if (O.SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+		unsigned long e = O.ERR_peek_last_error();
 
 		/* with the certificate loaded, OpenSSL already compares */
 		if (ERR_GET_LIB(e) != ERR_LIB_X509 ||
@@ -387,15 +522,15 @@ static SSL_CTX *ctx_new(const struct config *cfg, char *why, size_t whylen)
 			goto fail;
 		}
 	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
-		ERR_clear_error();
+	if (O.SSL_CTX_check_private_key(ctx) != 1) {
+		O.ERR_clear_error();
 		snprintf(why, whylen, "SMTP_TLS_KEY: %s: does not match the certificate in %s",
 			 cfg->tls_key, cfg->tls_cert);
 		goto fail;
 	}
 	return ctx;
 fail:
-	SSL_CTX_free(ctx);
+	O.SSL_CTX_free(ctx);
 	return NULL;
 }
 
@@ -421,7 +556,7 @@ static bool ctx_init(const struct config *cfg)
 static ssize_t io_result(int ret, const char *stage)
 {
 	char why[256];
-	int e = SSL_get_error(T.ssl, ret);
+	int e = O.SSL_get_error(T.ssl, ret);
 	unsigned long last;
 
 	switch (e) {
@@ -435,16 +570,16 @@ static ssize_t io_result(int ret, const char *stage)
 		return 0;
 	case SSL_ERROR_SYSCALL:
 		T.failed = true;
-		ERR_clear_error();
+		O.ERR_clear_error();
 		if (errno == 0 || errno == ECONNRESET || errno == EPIPE)
 			return 0;             /* peer gone */
 		return -1;
 	default:
 		T.failed = true;
-		last = ERR_peek_last_error();
+		last = O.ERR_peek_last_error();
 		if (ERR_GET_LIB(last) == ERR_LIB_SSL &&
 		    ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-			ERR_clear_error();
+			O.ERR_clear_error();
 			return 0;             /* dropped mid-record: as EOF */
 		}
 		ssl_reason(why, sizeof why, "protocol error");
@@ -460,9 +595,9 @@ static ssize_t tp_read(void *ctx, void *buf, size_t len)
 	int r;
 
 	(void)ctx;
-	ERR_clear_error();
+	O.ERR_clear_error();
 	errno = 0;
-	r = SSL_read_ex(T.ssl, buf, len, &n);
+	r = O.SSL_read_ex(T.ssl, buf, len, &n);
 	return r == 1 ? (ssize_t)n : io_result(r, "read");
 }
 
@@ -476,9 +611,9 @@ static ssize_t tp_write(void *ctx, const void *buf, size_t len)
 		errno = EPIPE;
 		return -1;
 	}
-	ERR_clear_error();
+	O.ERR_clear_error();
 	errno = 0;
-	r = SSL_write_ex(T.ssl, buf, len, &n);
+	r = O.SSL_write_ex(T.ssl, buf, len, &n);
 	if (r == 1)
 		return (ssize_t)n;
 	r = (int)io_result(r, "write");
@@ -496,7 +631,7 @@ static size_t tp_pending(void *ctx)
 	int n;
 
 	(void)ctx;
-	n = SSL_pending(T.ssl);
+	n = O.SSL_pending(T.ssl);
 	return n > 0 ? (size_t)n : 0;
 }
 
@@ -520,9 +655,9 @@ static bool tls_prepare(struct session *s)
 {
 	if (!ctx_init(s->cfg))
 		return false;
-	T.ssl = SSL_new(T.ctx);
-	if (!T.ssl || !SSL_set_rfd(T.ssl, s->io.in) ||
-	    !SSL_set_wfd(T.ssl, s->io.out)) {
+	T.ssl = O.SSL_new(T.ctx);
+	if (!T.ssl || !O.SSL_set_rfd(T.ssl, s->io.in) ||
+	    !O.SSL_set_wfd(T.ssl, s->io.out)) {
 		char why[256];
 		ssl_reason(why, sizeof why, "SSL_new failed");
 		log_tls_error("setup", why);
@@ -559,17 +694,17 @@ static bool tls_handshake(struct session *s)
 		short ev;
 		enum io_status st;
 
-		ERR_clear_error();
+		O.ERR_clear_error();
 		errno = 0;
-		r = SSL_accept(T.ssl);
+		r = O.SSL_accept(T.ssl);
 		if (r == 1)
 			break;
-		e = SSL_get_error(T.ssl, r);
+		e = O.SSL_get_error(T.ssl, r);
 		ev = e == SSL_ERROR_WANT_READ ? POLLIN :
 		     e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
 		if (ev == 0) {
 			T.failed = true;
-			if (e == SSL_ERROR_SYSCALL && !ERR_peek_last_error())
+			if (e == SSL_ERROR_SYSCALL && !O.ERR_peek_last_error())
 				snprintf(why, sizeof why, "%s",
 					 errno ? strerror(errno) :
 					 "connection closed by the client");
@@ -596,16 +731,16 @@ static bool tls_handshake(struct session *s)
 	io->tp = &T.tp;
 	s->tls_active = true;
 
-	ver = SSL_get_version(T.ssl);          /* "TLSv1.3" */
-	c = SSL_get_current_cipher(T.ssl);
+	ver = O.SSL_get_version(T.ssl);          /* "TLSv1.3" */
+	c = O.SSL_get_current_cipher(T.ssl);
 	snprintf(s->tls_info, sizeof s->tls_info, "TLS%s %s",
 		 strncmp(ver, "TLSv", 4) == 0 ? ver + 4 : ver,
-		 c ? SSL_CIPHER_get_name(c) : "unknown");
-	snprintf(bits, sizeof bits, "%d", c ? SSL_CIPHER_get_bits(c, NULL) : 0);
+		 c ? O.SSL_CIPHER_get_name(c) : "unknown");
+	snprintf(bits, sizeof bits, "%d", c ? O.SSL_CIPHER_get_bits(c, NULL) : 0);
 	log_event("tls", "version", ver,
-		  "cipher", c ? SSL_CIPHER_get_name(c) : "unknown",
+		  "cipher", c ? O.SSL_CIPHER_get_name(c) : "unknown",
 		  "bits", bits,
-		  "resumed", SSL_session_reused(T.ssl) ? "yes" : "no", NULL);
+		  "resumed", O.SSL_session_reused(T.ssl) ? "yes" : "no", NULL);
 	return true;
 }
 
@@ -656,16 +791,16 @@ void tls_close(struct session *s)
 	for (int tries = 0; tries < 2; tries++) {
 		int r, e;
 
-		ERR_clear_error();
-		r = SSL_shutdown(T.ssl);
+		O.ERR_clear_error();
+		r = O.SSL_shutdown(T.ssl);
 		if (r >= 0)
 			break;
-		e = SSL_get_error(T.ssl, r);
+		e = O.SSL_get_error(T.ssl, r);
 		if (e != SSL_ERROR_WANT_WRITE ||
 		    io_wait(&s->io, POLLOUT) != IO_OK)
 			break;
 	}
-	ERR_clear_error();
+	O.ERR_clear_error();
 	T.failed = true;                     /* once */
 }
 
@@ -690,7 +825,7 @@ static void asn1_date(const ASN1_TIME *t, char *buf, size_t len)
 {
 	struct tm tm;
 
-	if (!ASN1_TIME_to_tm(t, &tm) ||
+	if (!O.ASN1_TIME_to_tm(t, &tm) ||
 	    strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
 		snprintf(buf, len, "(unknown date)");
 }
@@ -699,21 +834,21 @@ static void asn1_date(const ASN1_TIME *t, char *buf, size_t len)
 static void check_dates(SSL_CTX *ctx, const struct config *cfg,
 			void (*report)(const char *))
 {
-	X509 *x = SSL_CTX_get0_certificate(ctx);
+	X509 *x = O.SSL_CTX_get0_certificate(ctx);
 	time_t soon = time(NULL) + 14 * 86400;
 	char date[64];
 
 	if (!x)
 		return;
-	asn1_date(X509_get0_notAfter(x), date, sizeof date);
-	if (X509_cmp_time(X509_get0_notAfter(x), NULL) <= 0)
+	asn1_date(O.X509_get0_notAfter(x), date, sizeof date);
+	if (O.X509_cmp_time(O.X509_get0_notAfter(x), NULL) <= 0)
 		tls_report(report, "warning: SMTP_TLS_CERT: %s: expired on %s",
 			   cfg->tls_cert, date);
-	else if (X509_cmp_time(X509_get0_notAfter(x), &soon) <= 0)
+	else if (O.X509_cmp_time(O.X509_get0_notAfter(x), &soon) <= 0)
 		tls_report(report, "warning: SMTP_TLS_CERT: %s: expires on %s",
 			   cfg->tls_cert, date);
-	if (X509_cmp_time(X509_get0_notBefore(x), NULL) >= 0) {
-		asn1_date(X509_get0_notBefore(x), date, sizeof date);
+	if (O.X509_cmp_time(O.X509_get0_notBefore(x), NULL) >= 0) {
+		asn1_date(O.X509_get0_notBefore(x), date, sizeof date);
 		tls_report(report, "warning: SMTP_TLS_CERT: %s: not valid before %s",
 			   cfg->tls_cert, date);
 	}
@@ -743,7 +878,7 @@ int tls_check_files(const struct config *cfg, void (*report)(const char *))
 			problems++;
 		} else {
 			check_dates(ctx, cfg, report);
-			SSL_CTX_free(ctx);
+			O.SSL_CTX_free(ctx);
 		}
 	}
 	if (cfg->tls_ticket_keys) {

@@ -365,6 +365,7 @@ assert_tls_facts() {
 	info=$(sed -n '2s/.*(\(TLS[^)]*\))$/\1/p' "$FAKE_OUT.msg")
 	run cat "$FAKE_OUT.tls"
 	assert_output "$info"
+	grep -qF "tls=\"$info\"" "$LOG"     # on the accepted line too
 }
 
 @test "swaks --tls: mail arrives with the TLS facts in Received and SMTP_TLS" {
@@ -635,18 +636,60 @@ smtp-session: SMTP_TLS: required needs SMTP_TLS_CERT and SMTP_TLS_KEY"
 
 # ---- cost: a plain session never touches OpenSSL ------------------------------
 
-@test "a plain session never initialises OpenSSL; a STARTTLS session does" {
+@test "a plain session neither loads libssl/libcrypto nor initialises OpenSSL; a STARTTLS session does" {
 	local t=$BATS_TEST_TMPDIR/trace
 	# LeakSanitizer cannot run under ptrace (check-asan)
 	[ -n "${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0
 	printf 'EHLO client.test\r\nQUIT\r\n' |
 		timeout 10 strace -f -e trace=open,openat -o "$t" "$SESSION" 2>>"$LOG" >/dev/null
-	grep -q 'openat(' "$t"                 # strace saw the opens
-	run grep -E 'openssl\.cnf|cert\.pem|key\.pem' "$t"
+	grep -q 'openat(.*/libc\.so\.6", .*) = [0-9]' "$t"   # strace saw the loader's opens
+	run grep -E 'libssl\.so|libcrypto\.so|openssl\.cnf|cert\.pem|key\.pem' "$t"
 	assert_failure
 	# the control: STARTTLS over the pipe (the handshake then fails)
 	printf 'EHLO client.test\r\nSTARTTLS\r\n' |
 		timeout 10 strace -f -e trace=open,openat -o "$t" "$SESSION" 2>>"$LOG" >/dev/null
 	run grep -cE 'openssl\.cnf|/cert\.pem|/key\.pem' "$t"
 	assert_output 3
+	# each library opened once, libcrypto first (tls.c dlopen()s them)
+	grep -oE '/lib(ssl|crypto)\.so\.3", [^)]*\) = [0-9]+$' "$t" |
+		sed -E 's/[0-9]+$/FD/' > "$t.libs"
+	run cat "$t.libs"
+	assert_output '/libcrypto.so.3", O_RDONLY|O_CLOEXEC) = FD
+/libssl.so.3", O_RDONLY|O_CLOEXEC) = FD'
+}
+
+# libssl.so.3 / libcrypto.so.3 are dlopen()ed at the first use of TLS: a
+# broken or incomplete installation is "TLS not available", not a crash.
+# LD_LIBRARY_PATH puts a stand-in first: an empty libssl.so.3 (dlsym
+# fails) or a libcrypto.so.3 that is not a library (dlopen fails).
+@test "OpenSSL missing or incomplete: STARTTLS 454 and plain SMTP goes on, implicit TLS ends, --check-config reports it" {
+	local d=$BATS_TEST_TMPDIR/nossl d2=$BATS_TEST_TMPDIR/badcrypto
+	mkdir -p "$d" "$d2"
+	cc -shared -fPIC -nostdlib -o "$d/libssl.so.3" -x c /dev/null
+	echo 'not a library' > "$d2/libcrypto.so.3"
+	LD_LIBRARY_PATH=$d run smtp <<'IN'
+EHLO client.test
+STARTTLS
+MAIL FROM:<a@sender.test>
+RCPT TO:<bob@example.test>
+QUIT
+IN
+	assert_success
+	assert_output "220 mx.test ESMTP smtp-session
+$EHLO_PLAIN
+454 4.7.0 TLS not available due to temporary reason
+250 2.1.0 Ok
+250 2.1.5 Ok
+221 2.0.0 mx.test Bye"
+	grep -qF "tls_error id=" "$LOG"
+	grep -qF "stage=setup reason=\"OpenSSL not available: $d/libssl.so.3: undefined symbol: OPENSSL_init_ssl\"" "$LOG"
+	: > "$LOG"
+	SMTP_TLS_IMPLICIT=1 LD_LIBRARY_PATH=$d2 run smtp <<<'EHLO client.test'
+	assert_success
+	assert_output ''
+	grep -qF "stage=setup reason=\"OpenSSL not available: $d2/libcrypto.so.3: file too short\"" "$LOG"
+	grep -q ' disconnect .*reason=tls_failed' "$LOG"
+	LD_LIBRARY_PATH=$d2 run "$SESSION" --check-config
+	assert_failure
+	assert_output "smtp-session: OpenSSL not available: $d2/libcrypto.so.3: file too short"
 }
