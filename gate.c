@@ -53,21 +53,28 @@ static void time_text(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Is the client locked out?  Replies 421 and returns true if so. */
-static bool locked_out(struct session *s, const char *when)
+/* Is the client locked out?  Replies 421 and returns LOCKOUT_LOCKED if
+ * so; LOCKOUT_ERROR when the store cannot be read (logged). */
+static enum lockout_result locked_out(struct session *s, const char *when)
 {
 	time_t until = 0;
 	char t[32];
+	enum lockout_result r;
 
-	if (!store_ok || lockout_check(&store, s->client_ip, &until) !=
-			 LOCKOUT_LOCKED)
-		return false;
+	if (!store_ok)
+		return LOCKOUT_OK;
+	r = lockout_check(&store, s->client_ip, &until);
+	if (r == LOCKOUT_ERROR)
+		log_event("lockout_error", "error", "cannot read the state file",
+			  "when", when, NULL);
+	if (r != LOCKOUT_LOCKED)
+		return r;
 	time_text(until, t, sizeof t);
 	log_event("locked_out", "when", when, "until", t, NULL);
 	reply(s, 421, "4.7.0", "%s Too many failed logins, try again later",
 	      s->cfg->hostname);
 	session_end(s, "locked_out");
-	return true;
+	return r;
 }
 
 bool country_listed(const char *list, const char *cc)
@@ -138,8 +145,8 @@ bool gate_connect(struct session *s)
 		return false;
 	}
 	open_store(cfg);
-	if (locked_out(s, "connect"))
-		return false;
+	if (locked_out(s, "connect") == LOCKOUT_LOCKED)
+		return false;         /* an unreadable store: mail goes on */
 	return greet_delay(s);
 }
 
@@ -147,9 +154,14 @@ enum gate_auth gate_auth_check(struct session *s)
 {
 	if (s->cfg->lockout_file && !store_ok)
 		return GATE_AUTH_TEMPFAIL;
-	if (locked_out(s, "auth"))
+	switch (locked_out(s, "auth")) {
+	case LOCKOUT_LOCKED:
 		return GATE_AUTH_LOCKED;
-	return GATE_AUTH_OK;
+	case LOCKOUT_ERROR:           /* fail closed for logins */
+		return GATE_AUTH_TEMPFAIL;
+	default:
+		return GATE_AUTH_OK;
+	}
 }
 
 bool gate_auth_country_ok(const struct session *s)
