@@ -27,6 +27,8 @@
  *	earlier block).  size counts the message as the client sent it with
  *	CRLF line ends, after unstuffing: output octets plus one per LF.
  */
+#include <string.h>
+
 #include "smtp-session.h"
 
 void data_init(struct data_decoder *d, bool dot_mode, bool reject_bare_lf)
@@ -111,9 +113,25 @@ size_t data_decode(struct data_decoder *d, const char *in, size_t n,
 				mid(d, out, &o, c);
 			}
 			break;
-		case DS_MID:
-			mid(d, out, &o, c);
+		case DS_MID: {
+			/* the bulk of a message: copy the run up to the next
+			 * CR or LF at once (memchr is vectorised) */
+			const char *lf = memchr(in + i, '\n', n - i);
+			size_t end = lf ? (size_t)(lf - in) : n;
+			const char *cr = memchr(in + i, '\r', end - i);
+
+			if (cr)
+				end = (size_t)(cr - in);
+			if (end == i) {
+				mid(d, out, &o, c);
+				break;
+			}
+			memcpy(out + o, in + i, end - i);
+			o += end - i;
+			d->size += end - i;
+			i = end - 1;          /* the loop's i++ lands on the CR/LF */
 			break;
+		}
 		case DS_END:
 			break;
 		}

@@ -417,3 +417,17 @@ OUT
 	awk -v e="$elapsed" 'BEGIN { exit !(e >= 1.5 && e < 5) }'
 	sessions_done
 }
+
+@test "the session sets TCP_NODELAY on its connection (no Nagle stall after TLS tickets)" {
+	PORT=$(free_port)
+	sd_env
+	local trace=$BATS_TEST_TMPDIR/trace
+	[ -n "${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0
+	start_server systemd-socket-activate -l "127.0.0.1:$PORT" -a --inetd \
+		"${SD_ENV[@]}" -E ASAN_OPTIONS strace -o "$trace" -e trace=setsockopt "$SESSION"
+	run timeout 20 python3 -c "
+import smtplib; s = smtplib.SMTP('127.0.0.1', $PORT); s.ehlo('client.test'); s.quit()"
+	assert_success
+	sessions_done
+	grep -q 'setsockopt(0, SOL_TCP, TCP_NODELAY, \[1\], 4) = 0' "$trace"
+}
