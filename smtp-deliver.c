@@ -699,10 +699,14 @@ static int open_root(int *fd)
  * must the directory that holds it.  -1 with errno on failure. */
 static int make_dir(int parent, const char *name)
 {
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd != -1 || errno != ENOENT)     /* the usual case: it exists */
+		return fd;
 	if (mkdirat(parent, name, 0700) == 0) {
 		if (fsync(parent) == -1)
 			return -1;
-	} else if (errno != EEXIST) {
+	} else if (errno != EEXIST) {        /* EEXIST: a racing delivery */
 		return -1;
 	}
 	return openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -915,13 +919,9 @@ static int sync_moved(int rootfd, struct envelope *env, size_t moved)
 
 		if (rel_path(path, r, "tmp", true) != QQ_OK)
 			return QQ_BUG;
-		if (unlinkat(rootfd, path, 0) == -1 && errno != ENOENT)
-			continue;	/* harmless, see above */
-		if (i + 1 < moved && same_maildir(r, &env->rcpts[i + 1]))
-			continue;
-		if (rel_path(path, r, "tmp", false) != QQ_OK)
-			return QQ_BUG;
-		(void)sync_dir(rootfd, path);	/* tidying only */
+		/* tidying only: a tmp/ name that survives a crash is harmless
+		 * (readers clean tmp/), so the unlink is not fsynced */
+		(void)unlinkat(rootfd, path, 0);
 	}
 	return code;
 }
