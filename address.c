@@ -18,6 +18,7 @@
  * DIAGNOSTICS
  *	enum path_error; the caller chooses the reply.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -133,13 +134,20 @@ static enum path_error check_domain(const char *d, size_t n, bool utf8)
 	if (n > DOMAIN_MAX)
 		return PATH_TOOLONG;
 	if (p[0] == '[') {            /* address literal, RFC 5321 4.1.3 */
+		char lit[DOMAIN_MAX + 1];
+		unsigned char bin[16];
+
 		if (p[n - 1] != ']' || n < 3)
 			return PATH_BAD;
-		for (size_t i = 1; i < n - 1; i++)
-			if (p[i] <= 32 || p[i] >= 127 || p[i] == '[' ||
-			    p[i] == ']' || p[i] == '\\')
-				return PATH_BAD;
-		return PATH_OK;
+		memcpy(lit, d + 1, n - 2);
+		lit[n - 2] = '\0';
+		/* IPv4 or "IPv6:" only; a General-address-literal (a tag
+		 * registered with IANA) has no use here and may hold '@' */
+		if (inet_pton(AF_INET, lit, bin) == 1 ||
+		    (strncasecmp(lit, "IPv6:", 5) == 0 &&
+		     inet_pton(AF_INET6, lit + 5, bin) == 1))
+			return PATH_OK;
+		return PATH_BAD;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '.') {

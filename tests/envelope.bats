@@ -1265,3 +1265,24 @@ IN
 	assert_output 1
 	grep -q 'accepted .* rcpts=1 ' "$LOG"
 }
+
+@test "address literals: IPv4 and IPv6: are accepted, anything else in brackets is 553" {
+	export RELAYCLIENT=
+	run smtp <<'IN'
+EHLO client.test
+MAIL FROM:<a@[192.0.2.1]>
+RCPT TO:<bob@[IPv6:2001:db8::1]>
+RCPT TO:<bob@[x@y]>
+RCPT TO:<bob@[1.2.3]>
+RCPT TO:<bob@[IPv6:nothex]>
+RCPT TO:<bob@[tag:content]>
+QUIT
+IN
+	assert_success
+	assert_line --index 8 "250 2.1.0 Ok"
+	assert_line --index 9 "250 2.1.5 Ok"
+	assert_line --index 10 "553 5.1.3 Bad address syntax"
+	assert_line --index 11 "553 5.1.3 Bad address syntax"
+	assert_line --index 12 "553 5.1.3 Bad address syntax"
+	assert_line --index 13 "553 5.1.3 Bad address syntax"
+}
