@@ -4,6 +4,11 @@ PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
+# make install: configuration, systemd units, sysusers.d and tmpfiles.d
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 
 CC      ?= cc
 # The build directory: "." for the normal build, build-asan for check-asan.
@@ -21,9 +26,11 @@ SESSION_SRCS = smtp-session.c envelope.c message.c io.c config.c log.c \
 	       address.c data.c spool.c queue.c
 SESSION_SRCS += gate.c geoip.c lockout.c
 SESSION_LIBS = $(shell pkg-config --libs libmaxminddb)
-# tls.c: the only user of OpenSSL (built lazily, see its header)
+# tls.c: the only user of OpenSSL, which it dlopen()s by SONAME only when
+# TLS is used (see its header): headers only here, no -lssl -lcrypto, so
+# a plain session does not pay the loader for them.  dlopen is in glibc
+# 2.34+'s libc (-ldl not needed).
 SESSION_SRCS += tls.c
-SESSION_LIBS += $(shell pkg-config --libs libssl libcrypto)
 CPPFLAGS += $(shell pkg-config --cflags libssl libcrypto)
 # auth.c: crypt_rn(3) from libxcrypt
 SESSION_SRCS += auth.c
@@ -36,9 +43,10 @@ PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout
 DEPS = build-essential pkg-config clang libclang-rt-14-dev libssl-dev \
        libcrypt-dev libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl \
        bats bats-support bats-assert bats-file parallel ucspi-tcp swaks curl \
-       python3 systemd whois openssl groff-base strace
+       python3 systemd whois openssl groff-base strace iproute2 hydra
 
-.PHONY: all deps check check-asan demo install uninstall clean help
+.PHONY: all deps check check-asan demo install uninstall clean help \
+	fuzz fuzz-smoke fuzz-build bench
 
 all: $(PROGS)
 
@@ -79,14 +87,81 @@ check-asan: deps
 demo: deps all
 	@./tools/demo
 
+# The units' @SBINDIR@ and @SYSCONFDIR@ are filled in; the environment
+# file is installed as an example only, a real one is never touched.
+# The binaries come from $(O) (the tests install the build under test).
+INSTALL_PROGS = smtp-session smtp-deliver smtp-lockout
+INSTALL_MANS  = smtp-session.8 smtp-deliver.8 smtp-lockout.8
+INSTALL_UNITS = $(sort $(notdir $(wildcard units/*.socket units/*.service units/*.timer)))
+ETCDIR = $(SYSCONFDIR)/smtp-session
+
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 smtp-session smtp-deliver smtp-lockout $(DESTDIR)$(SBINDIR)/
-	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -d -m 0750 $(DESTDIR)$(ETCDIR)
+	install -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(addprefix man/,$(INSTALL_MANS)) $(DESTDIR)$(MANDIR)/man8/
+	for u in $(INSTALL_UNITS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+			units/$$u > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 units/smtp-session.sysusers $(DESTDIR)$(SYSUSERSDIR)/smtp-session.conf
+	install -m 0644 units/smtp-session.tmpfiles $(DESTDIR)$(TMPFILESDIR)/smtp-session.conf
+	install -m 0644 units/smtp-session.env $(DESTDIR)$(ETCDIR)/smtp-session.env.example
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,smtp-session smtp-deliver smtp-lockout)
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,smtp-session.8 smtp-deliver.8 smtp-lockout.8)
+	rm -f $(addprefix $(DESTDIR)$(SBINDIR)/,$(INSTALL_PROGS))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(INSTALL_MANS))
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(INSTALL_UNITS))
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/smtp-session.conf $(DESTDIR)$(TMPFILESDIR)/smtp-session.conf
+	rm -f $(DESTDIR)$(ETCDIR)/smtp-session.env.example
+	rmdir $(DESTDIR)$(ETCDIR) 2>/dev/null || true
 
 clean:
 	rm -rf smtp-session smtp-deliver smtp-lockout build-asan tests/.tap.d tests/.asan
+
+# ---- fuzz/: libFuzzer targets (clang), see fuzz/run --------------------
+# make fuzz FUZZ_SECONDS=N   each target N seconds; make fuzz-smoke: CI.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-Wall -Wextra
+FUZZ_TARGETS  = path data cmdline sasl config deliver_path
+FUZZ_EXTRA_path         = address.c
+FUZZ_EXTRA_data         = data.c
+FUZZ_EXTRA_cmdline      = io.c
+FUZZ_EXTRA_sasl         = -lcrypt
+FUZZ_EXTRA_config       = config.c -Dstrdup=fuzz_strdup -Dfree=fuzz_free
+FUZZ_EXTRA_deliver_path = -Dmain=smtp_deliver_main
+
+fuzz/build/fuzz_%: fuzz/fuzz_%.c $(SESSION_SRCS) smtp-deliver.c $(HDRS)
+	@mkdir -p fuzz/build
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_EXTRA_$*)
+
+fuzz-build: $(FUZZ_TARGETS:%=fuzz/build/fuzz_%)
+
+fuzz:
+	@FUZZ_CC=$(FUZZ_CC) ./fuzz/run time $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	@FUZZ_CC=$(FUZZ_CC) ./fuzz/run smoke $(FUZZ_TARGETS)
+
+# ---- bench/: smtp-session against a floor server, see bench/run ---------
+# Not part of check or CI: about five minutes, needs the machine to itself.
+BENCH_BIN = bench/build/smtp-load bench/build/floor bench/build/floor-deliver \
+	    bench/build/rusage
+BENCH_CFLAGS = -std=c11 -O2 -g $(WARN) -D_GNU_SOURCE
+
+bench/build/smtp-load: bench/smtp-load.c
+	@mkdir -p bench/build
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -pthread $(shell pkg-config --libs libssl libcrypto)
+
+bench/build/%: bench/%.c
+	@mkdir -p bench/build
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+bench: all $(BENCH_BIN)
+	@./bench/run

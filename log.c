@@ -163,6 +163,26 @@ static void add_field(char *buf, size_t *len, size_t cap, const char *name,
 		*len += (size_t)n;
 }
 
+/* syslog(3) priority of an event: warnings for refusals and failures,
+ * so `journalctl -p warning` shows what an admin should look at. */
+static int priority(const char *event, const char *keys[],
+		    char vals[][LOG_VALUE_MAX], size_t n)
+{
+	static const char *const warnings[] = {
+		"auth_limit", "config_error", "deliver_failed", "geoip_error",
+		"locked_out", "lockout", "lockout_error", "pregreet", "refused",
+		"spool_error", "tls_error", NULL,
+	};
+
+	for (size_t i = 0; warnings[i]; i++)
+		if (strcmp(event, warnings[i]) == 0)
+			return LOG_WARNING;
+	for (size_t i = 0; i < n; i++)     /* a failed AUTH */
+		if (strcmp(keys[i], "result") == 0 && strcmp(vals[i], "failed") == 0)
+			return LOG_WARNING;
+	return LOG_INFO;
+}
+
 /* Returns false when journald did not take the datagram. */
 static bool emit_journal(const char *event, const char *msg,
 			 const char *keys[], char vals[][LOG_VALUE_MAX], size_t n)
@@ -174,7 +194,7 @@ static bool emit_journal(const char *event, const char *msg,
 	bool sent;
 	int fd;
 
-	snprintf(prio, sizeof prio, "%d", LOG_INFO);
+	snprintf(prio, sizeof prio, "%d", priority(event, keys, vals, n));
 	add_field(buf, &len, sizeof buf, "MESSAGE=", msg);
 	add_field(buf, &len, sizeof buf, "PRIORITY=", prio);
 	add_field(buf, &len, sizeof buf, "SYSLOG_IDENTIFIER=", lg.prog);
@@ -191,7 +211,9 @@ static bool emit_journal(const char *event, const char *msg,
 	if (fd < 0)
 		return false;
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", JOURNAL_SOCKET);
-	sent = sendto(fd, buf, len, MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	/* never wait for a stuck journald: the line goes to stderr instead */
+	sent = sendto(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT,
+		      (struct sockaddr *)&sa,
 		      sizeof sa) == (ssize_t)len;
 	close(fd);
 	return sent;

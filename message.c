@@ -132,6 +132,13 @@ static void deliver(struct session *s)
 	char msgid[48], size[24], rcpts[24], status[24], ms[24];
 	struct timespec t0, t1;
 
+	/* optional key/value pairs, packed so a NULL ends the list */
+	const char *opt[5] = { NULL, NULL, NULL, NULL, NULL }, **o = opt;
+
+	if (s->authenticated)
+		*o++ = "user", *o++ = s->auth_user;
+	if (s->tls_active)
+		*o++ = "tls", *o++ = s->tls_info;
 	message_id(s, msgid, sizeof msgid);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (spool_finish(&s->tx.spool) < 0) {
@@ -150,7 +157,7 @@ static void deliver(struct session *s)
 	log_event(res.code == 250 ? "accepted" : "deliver_failed",
 		  "msgid", msgid, "sender", s->tx.sender, "rcpts", rcpts,
 		  "size", size, "reply", res.text, "deliver_status", status,
-		  "deliver_ms", ms, NULL);
+		  "deliver_ms", ms, opt[0], opt[1], opt[2], opt[3], NULL);
 	s->count_errors = false;
 	if (res.code == 250) {
 		s->accepted++;

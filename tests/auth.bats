@@ -468,6 +468,7 @@ IN
 	[ "$(sed -n 2p "$FAKE_OUT.msg")" = "$(printf '\tby mx.test (smtp-session) with ESMTPA')" ]
 	sed -n 1p "$FAKE_OUT.msg" | grep -qx 'Received: from client\.test (unknown \[192\.0\.2\.1\])'
 	printf 'Falice@example.test\0Tfriend@elsewhere.test\0\0' | cmp - "$FAKE_OUT.env"
+	grep -q 'accepted .* deliver_ms=[0-9]* user=alice$' "$LOG"
 }
 
 @test "without AUTH the deliver program gets no SMTP_AUTH_USER and Received says ESMTP" {
