@@ -1,0 +1,224 @@
+/*
+ * fuzz_config.c - config_load() (config.c) on an environment built from
+ *	the input.
+ *
+ * INPUT
+ *	Records separated by NUL: the first octet of a record picks the
+ *	variable (any name of config_vars[], or QMAILQUEUE / RELAYCLIENT),
+ *	the rest is its value (so values never hold a NUL, as in a real
+ *	environment); a repeated name replaces the earlier value.  Every
+ *	input starts from clearenv() and gets an environ of its own, freed
+ *	afterwards, so runs do not see each other's variables (setenv() is
+ *	not used: glibc keeps every string it ever made).
+ *
+ * INVARIANTS (abort on violation)
+ *	- never crashes (ASan/UBSan);
+ *	- the count returned is >= 0 and equals the number of report()
+ *	  calls; every reported line is non-empty, at most 511 octets and
+ *	  starts with the name of a variable.  (Not checked: a line quotes
+ *	  up to 64 octets of the raw value, control octets included; the
+ *	  session logs it through log_event(), which escapes them, and only
+ *	  --check-config prints it raw, to the administrator who set it.)
+ *	- whatever the input, the result is safe to use: hostname is a
+ *	  valid, NUL-terminated host name; ndomains <= DOMAINS_MAX;
+ *	  deliver_argv and checkpassword_argv are NULL-terminated within
+ *	  their arrays; numbers are within the ranges config_load()
+ *	  documents (even after a problem, the default is kept); the enums
+ *	  are in range; log_mode is one of auto/journal/stderr;
+ *	- with 0 problems the deliver program is an absolute path.
+ *
+ * MEMORY
+ *	config_load() keeps strdup'd copies (domains, deliver and
+ *	checkpassword argv) for the life of the process: cfg points into
+ *	them.  In a fuzzer that calls it millions of times they would pile
+ *	up and LeakSanitizer would report them at exit although they are
+ *	no leak in smtp-session.  So config.c is compiled for this target
+ *	with -Dstrdup=fuzz_strdup -Dfree=fuzz_free (Makefile): the copies
+ *	still held are recorded here and freed after each input.  That
+ *	bounds the memory and lets LeakSanitizer stay on (no
+ *	-detect_leaks=0) for any other, real leak.  Should config.c ever
+ *	keep memory another way, record it the same way or run this target
+ *	with -detect_leaks=0.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lockout.h"
+#include "../smtp-session.h"
+
+/* -Dstrdup=fuzz_strdup -Dfree=fuzz_free are meant for config.c only */
+#undef strdup
+#undef free
+void free(void *p);
+
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s " \
+	"(%s:%d)\n", #c, __FILE__, __LINE__); abort(); } } while (0)
+
+/* ---- process-life copies, freed per input ----------------------------- */
+
+static char *copies[64];
+static size_t ncopies;
+
+char *fuzz_strdup(const char *s);
+char *fuzz_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n);
+
+	if (!p)
+		return NULL;
+	memcpy(p, s, n);
+	CHECK(ncopies < sizeof copies / sizeof copies[0]);
+	copies[ncopies++] = p;
+	return p;
+}
+
+/* config.c frees a copy it does not keep (split() with no words). */
+void fuzz_free(void *p);
+void fuzz_free(void *p)
+{
+	for (size_t i = 0; i < ncopies; i++)
+		if (copies[i] == p) {
+			copies[i] = copies[--ncopies];
+			break;
+		}
+	free(p);
+}
+
+/* config_check_files() is not fuzzed (it touches files); these only
+ * satisfy the linker. */
+int geoip_open(const char *path, char *err, size_t errlen)
+{ (void)path; (void)err; (void)errlen; abort(); }
+void geoip_close(void) { abort(); }
+int lockout_open(struct lockout *lk, const char *path, uint32_t slots,
+		 const struct lockout_policy *pol, char *err, size_t errlen)
+{ (void)lk; (void)path; (void)slots; (void)pol; (void)err; (void)errlen; abort(); }
+void lockout_close(struct lockout *lk) { (void)lk; abort(); }
+int tls_check_files(const struct config *cfg, void (*report)(const char *))
+{ (void)cfg; (void)report; abort(); }
+
+/* ---- the check -------------------------------------------------------- */
+
+static int reports;
+
+static void report(const char *line)
+{
+	size_t n = strlen(line);
+	bool named = false;
+
+	reports++;
+	CHECK(n > 0 && n < 512);
+	for (const struct config_var *v = config_vars; v->name; v++)
+		if (strncmp(line, v->name, strlen(v->name)) == 0)
+			named = true;
+	CHECK(named || strncmp(line, "QMAILQUEUE", 10) == 0);
+}
+
+static bool host_ok(const char *h)
+{
+	size_t n = strnlen(h, HOSTNAME_MAX + 1);
+
+	if (n == 0 || n > HOSTNAME_MAX || h[0] == '.' || h[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(h[i] == '.' || h[i] == '-' || (h[i] >= '0' && h[i] <= '9') ||
+		      (h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z')))
+			return false;
+	return true;
+}
+
+static bool argv_ok(char *const argv[])
+{
+	for (size_t i = 0; i <= DELIVER_ARGV_MAX; i++)
+		if (argv[i] == NULL)
+			return true;
+	return false;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct config cfg;
+	size_t nvars = 0;
+	const char *names[64];
+	int count;
+
+	for (const struct config_var *v = config_vars; v->name; v++)
+		names[nvars++] = v->name;
+	names[nvars++] = "QMAILQUEUE";
+	names[nvars++] = "RELAYCLIENT";
+	CHECK(nvars < 64);
+
+	/* our own environ, not setenv(): glibc never frees the strings
+	 * setenv() makes, which grows the process by ~500 bytes per input */
+	static char *envp[64];           /* nvars + NULL fit */
+	size_t nenv = 0;
+
+	clearenv();
+	for (size_t i = 0; i < size;) {
+		const uint8_t *end = memchr(data + i, 0, size - i);
+		size_t len = end ? (size_t)(end - (data + i)) : size - i;
+
+		if (len > 0) {
+			const char *name = names[data[i] % nvars];
+			size_t nl = strlen(name), k;
+			char *e = malloc(nl + 1 + len);
+
+			memcpy(e, name, nl);
+			e[nl] = '=';
+			memcpy(e + nl + 1, data + i + 1, len - 1);
+			e[nl + len] = '\0';
+			for (k = 0; k < nenv; k++)     /* a repeat replaces */
+				if (strncmp(envp[k], e, nl + 1) == 0)
+					break;
+			if (k < nenv)
+				free(envp[k]);
+			else
+				nenv++;               /* <= nvars < 64 */
+			envp[k] = e;
+		}
+		i += len + 1;
+	}
+	envp[nenv] = NULL;
+	environ = envp;
+
+	reports = 0;
+	count = config_load(&cfg, report);
+	CHECK(count >= 0);
+	CHECK(count == reports);
+	CHECK(host_ok(cfg.hostname));
+	CHECK(cfg.ndomains <= DOMAINS_MAX);
+	for (size_t i = 0; i < cfg.ndomains; i++)
+		CHECK(cfg.domains[i] && cfg.domains[i][0]);
+	CHECK(argv_ok(cfg.deliver_argv));
+	CHECK(argv_ok(cfg.checkpassword_argv));
+	CHECK(cfg.max_size >= 1024 && cfg.max_size <= (uint64_t)1 << 40);
+	CHECK(cfg.max_rcpts >= 1 && cfg.max_rcpts <= 10000);
+	CHECK(cfg.max_errors >= 1 && cfg.max_errors <= 1000);
+	CHECK(cfg.timeout >= 1 && cfg.timeout <= 86400);
+	CHECK(cfg.session_timeout >= 1 && cfg.session_timeout <= 7 * 86400);
+	CHECK(cfg.deliver_timeout >= 1 && cfg.deliver_timeout <= 86400);
+	CHECK(cfg.lockout_threshold >= 1 && cfg.lockout_threshold <= 1000);
+	CHECK(cfg.lockout_v6_prefix >= 16 && cfg.lockout_v6_prefix <= 128);
+	CHECK(cfg.lockout_slots >= 64 && cfg.lockout_slots <= 1 << 24);
+	CHECK(cfg.greet_delay <= 300);
+	CHECK(cfg.bare_lf == BARE_LF_NORMALIZE || cfg.bare_lf == BARE_LF_REJECT);
+	CHECK(cfg.tls <= TLS_REQUIRED && cfg.auth <= AUTH_REQUIRED);
+	CHECK(cfg.spool_dir && cfg.country_deny && cfg.auth_countries);
+	CHECK(!strcmp(cfg.log_mode, "auto") || !strcmp(cfg.log_mode, "journal") ||
+	      !strcmp(cfg.log_mode, "stderr"));
+	if (count == 0) {
+		CHECK(cfg.deliver_argv[0] && cfg.deliver_argv[0][0] == '/');
+		CHECK(cfg.spool_dir[0] == '/');
+	}
+
+	for (size_t i = 0; i < ncopies; i++)
+		free(copies[i]);
+	ncopies = 0;
+	clearenv();                       /* environ = NULL; ours go: */
+	for (size_t i = 0; i < nenv; i++)
+		free(envp[i]);
+	return 0;
+}

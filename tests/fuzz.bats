@@ -1,0 +1,31 @@
+# The libFuzzer targets of fuzz/: each one is built and run briefly
+# (fuzz/run smoke: the committed seeds, then 20000 mutated inputs) and
+# must end without a crash, a sanitizer report or a broken invariant
+# (each target's header comment says which).  Long runs: make fuzz.
+# Skipped when clang or its libFuzzer runtime (libclang-rt-14-dev) is
+# missing.
+load helper
+
+setup_file() {
+	cd "$BATS_TEST_DIRNAME/.." || return 1
+	FUZZ_SKIP=$(./fuzz/run check 2>&1 >/dev/null) && FUZZ_SKIP=
+	export FUZZ_SKIP
+}
+
+# $1: the target.  The fuzzers carry their own sanitizer runtime: the
+# suite's ASAN_OPTIONS (check-asan: reports to files) are not for them.
+smoke() {
+	[ -z "$FUZZ_SKIP" ] || skip "$FUZZ_SKIP"
+	cd "$BATS_TEST_DIRNAME/.." || return 1
+	run env -u ASAN_OPTIONS -u UBSAN_OPTIONS -u LSAN_OPTIONS \
+		timeout 300 ./fuzz/run smoke "$1"
+	assert_success
+	assert_output --regexp "^$1 +runs 20000 +execs/s [0-9]+ +secs [0-9]+ +ok\$"
+}
+
+@test "fuzz: path (parse_path, next_param)" { smoke path; }
+@test "fuzz: data (DATA/BDAT decoder against a reference)" { smoke data; }
+@test "fuzz: cmdline (io_getline, io_read)" { smoke cmdline; }
+@test "fuzz: sasl (base64, PLAIN and LOGIN in cmd_auth)" { smoke sasl; }
+@test "fuzz: config (config_load from the environment)" { smoke config; }
+@test "fuzz: deliver_path (smtp-deliver address to Maildir path)" { smoke deliver_path; }
