@@ -46,7 +46,7 @@ DEPS = build-essential pkg-config clang libclang-rt-14-dev libssl-dev \
        python3 systemd whois openssl groff-base strace iproute2 hydra
 
 .PHONY: all deps check check-asan demo install uninstall clean help \
-	fuzz fuzz-smoke fuzz-build bench
+	fuzz fuzz-smoke fuzz-build bench audit
 
 all: $(PROGS)
 
@@ -165,3 +165,9 @@ bench/build/%: bench/%.c
 
 bench: all $(BENCH_BIN)
 	@./bench/run
+
+# ---- audit: testssl.sh and nmap smtp-open-relay against a loopback demo ----
+# Not part of check or CI (a few minutes); installs its own tools.
+audit: all
+	@./tools/deps testssl.sh nmap
+	@./tools/audit

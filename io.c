@@ -20,11 +20,14 @@
  *	IO_TIMEOUT, IO_EOF, IO_ERROR to the caller; a failed write sets
  *	io->werror and later writes are dropped (the next read then sees the
  *	closed connection).  SIGPIPE is ignored by main(), so a vanished peer
- *	gives EPIPE, not death.
+ *	gives EPIPE, not death.  A client that stops reading is held to the
+ *	same timeout: writes on a socket never block (MSG_DONTWAIT), and a
+ *	write that cannot go on within it ends the session as a timeout.
  */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +44,8 @@ void io_init(struct io *io, int in, int out, unsigned timeout,
 	io->session_end.tv_sec += session_timeout;
 	io->rpos = io->rlen = io->wlen = 0;
 	io->werror = false;
+	io->out_notsock = false;
+	io->wtimeout = false;
 }
 
 /* Milliseconds to wait: the smaller of the per-read timeout and what is
@@ -80,10 +85,21 @@ enum io_status io_wait(struct io *io, short events)
 	}
 }
 
+/* On a socket, never block in the write itself: a client that stops
+ * reading must not hold us past SMTP_TIMEOUT, so EAGAIN sends io_flush
+ * to its poll.  Pipes (tests) are written as they are. */
 static ssize_t raw_write(struct io *io, const char *p, size_t n)
 {
+	ssize_t w;
+
 	if (io->tp)
 		return io->tp->write(io->tp->ctx, p, n);
+	if (!io->out_notsock) {
+		w = send(io->out, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w >= 0 || errno != ENOTSOCK)
+			return w;
+		io->out_notsock = true;
+	}
 	return write(io->out, p, n);
 }
 
@@ -110,8 +126,11 @@ int io_flush(struct io *io)
 		else if (w < 0 && w != -2 && errno == EINTR)
 			continue;
 		else if (w == -2 || (w < 0 && errno == EAGAIN)) {
-			if (io_wait(io, transport_wants(io, POLLOUT)) != IO_OK)
+			enum io_status st = io_wait(io, transport_wants(io, POLLOUT));
+			if (st != IO_OK) {
 				io->werror = true;
+				io->wtimeout = st == IO_TIMEOUT;
+			}
 		} else
 			io->werror = true;
 	}
@@ -151,7 +170,7 @@ static enum io_status fill(struct io *io)
 {
 	io->rpos = io->rlen = 0;
 	if (io->wlen > 0 && io_flush(io) < 0)
-		return IO_ERROR;
+		return io->wtimeout ? IO_TIMEOUT : IO_ERROR;
 	for (;;) {
 		bool ready = io->tp && io->tp->pending &&
 			     io->tp->pending(io->tp->ctx) > 0;

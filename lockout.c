@@ -202,7 +202,10 @@ static int init_file(int fd, uint32_t nslots, char *err, size_t errlen)
 	h.bucket = LOCKOUT_BUCKET;
 	if (getrandom(h.salt, sizeof h.salt, 0) == (ssize_t)sizeof h.salt)
 		h.sum = fnv1a(&h, offsetof(struct header, sum));
-	if (h.sum == 0 || ftruncate(fd, (off_t)size) < 0 ||
+	/* Allocated, not sparse: a page of a MAP_SHARED file that the file
+	 * system cannot back raises SIGBUS on the first store, so a full
+	 * disk must fail here, cleanly, not later in some session. */
+	if (h.sum == 0 || (errno = posix_fallocate(fd, 0, (off_t)size)) != 0 ||
 	    pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
 		snprintf(err, errlen, "cannot initialise: %s", strerror(errno));
 		return -1;
@@ -260,7 +263,7 @@ int lockout_open(struct lockout *lk, const char *path, uint32_t nslots,
 		lk->map = NULL;
 		goto bad;
 	}
-	/* Under LOCK_SH: a creator holds LOCK_EX from ftruncate to the
+	/* Under LOCK_SH: a creator holds LOCK_EX from fallocate to the
 	 * header write, so we never judge a half-made header. */
 	if (!lock_file(lk, LOCK_SH))
 		goto bad;

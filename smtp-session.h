@@ -136,6 +136,8 @@ struct io {
 	size_t rpos, rlen;
 	size_t wlen;
 	bool werror;
+	bool out_notsock;               /* out is a pipe or file: plain write() */
+	bool wtimeout;                  /* werror came from a write timeout */
 	char rbuf[IO_RBUF];
 	char wbuf[IO_WBUF];
 };

@@ -500,7 +500,10 @@ static SSL_CTX *ctx_new(const struct config *cfg, char *why, size_t whylen)
 		snprintf(why, whylen, "%s", r);
 		goto fail;
 	}
-	O.SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	/* our cipher order, not the client's: it puts AEAD + forward secrecy
+	 * first (what testssl checks as "cipher order") */
+	O.SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+			      SSL_OP_CIPHER_SERVER_PREFERENCE);
 	ctx_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 			 SSL_MODE_RELEASE_BUFFERS);
 	ctx_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
