@@ -16,7 +16,6 @@ LOCKOUT=$SMTP_BUILD/smtp-lockout
 PW_BOB=Lk4-Secret-Bob
 PW_WRONG=Lk5-Wrong-Guess
 
-GREETING='220 mx.test ESMTP smtp-session'
 EHLO_AUTH='250-mx.test
 250-PIPELINING
 250-SIZE 26214400
@@ -29,7 +28,6 @@ AUTH_OK='235 2.7.0 Authentication successful'
 AUTH_BAD='535 5.7.8 Authentication credentials invalid'
 AUTH_TEMP='454 4.7.0 Temporary authentication failure'
 LOCKED='421 4.7.0 mx.test Too many failed logins, try again later'
-BYE='221 2.0.0 mx.test Bye'
 
 setup_file() {
 	printf 'bob:%s\n' "$(printf '%s\n' "$PW_BOB" | mkpasswd -s -m sha512crypt)" \

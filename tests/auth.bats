@@ -24,7 +24,6 @@ AUTH_OK='235 2.7.0 Authentication successful'
 AUTH_BAD='535 5.7.8 Authentication credentials invalid'
 AUTH_TEMP='454 4.7.0 Temporary authentication failure'
 NO_TLS='538 5.7.11 Encryption required for requested authentication mechanism'
-GREETING='220 mx.test ESMTP smtp-session'
 EHLO_AUTH='250-mx.test
 250-PIPELINING
 250-SIZE 26214400
@@ -40,7 +39,6 @@ EHLO_PLAIN='250-mx.test
 250-ENHANCEDSTATUSCODES
 250-CHUNKING
 250 SMTPUTF8'
-BYE='221 2.0.0 mx.test Bye'
 
 hash_pw() {
 	printf '%s\n' "$2" | mkpasswd -s -m "$1"

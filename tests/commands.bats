@@ -4,32 +4,8 @@ load helper
 
 setup() { common_setup; }
 
-GREETING='220 mx.test ESMTP smtp-session'
-EHLO_REPLY='250-mx.test
-250-PIPELINING
-250-SIZE 26214400
-250-8BITMIME
-250-ENHANCEDSTATUSCODES
-250-CHUNKING
-250 SMTPUTF8'
-
-# smtp, with the message id in "queued as <id>" made constant.
-smtp_ids() {
-	smtp | sed -E 's/queued as [0-9a-f]{16}\./queued as ID./'
-	return "${PIPESTATUS[0]}"
-}
-
-smtp_raw_ids() {
-	smtp_raw | sed -E 's/queued as [0-9a-f]{16}\./queued as ID./'
-	return "${PIPESTATUS[0]}"
-}
-
 # $1 copies of the letter x.
-xs() {
-	local s
-	printf -v s '%*s' "$1" ''
-	printf '%s' "${s// /x}"
-}
+xs() { rep "$1" x; }
 
 @test "the greeting comes first, and a client that sends nothing gets only it" {
 	run smtp </dev/null

@@ -6,34 +6,6 @@ load helper
 # the way of tests that send many bad addresses.
 setup() { common_setup; export SMTP_MAX_ERRORS=1000; }
 
-GREETING='220 mx.test ESMTP smtp-session'
-EHLO_REPLY='250-mx.test
-250-PIPELINING
-250-SIZE 26214400
-250-8BITMIME
-250-ENHANCEDSTATUSCODES
-250-CHUNKING
-250 SMTPUTF8'
-BYE='221 2.0.0 mx.test Bye'
-
-# smtp, with the message id in "queued as <id>" made constant.
-smtp_ids() {
-	smtp | sed -E 's/queued as [0-9a-f]{16}\./queued as ID./'
-	return "${PIPESTATUS[0]}"
-}
-
-smtp_raw_ids() {
-	smtp_raw | sed -E 's/queued as [0-9a-f]{16}\./queued as ID./'
-	return "${PIPESTATUS[0]}"
-}
-
-# $1 copies of the letter $2 (default a).
-rep() {
-	local s
-	printf -v s '%*s' "$1" ''
-	printf '%s' "${s// /${2:-a}}"
-}
-
 # A domain name of exactly $1 octets (at least 7): labels of at most
 # 10 octets, ending in .test.
 long_domain() {

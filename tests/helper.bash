@@ -27,6 +27,36 @@ SESSION=$SMTP_BUILD/smtp-session
 DELIVER=$SMTP_BUILD/smtp-deliver
 FAKES=$BATS_TEST_DIRNAME/fakes
 
+# The replies every transcript starts and ends with (RFC 2034: no
+# enhanced code in the greeting or the EHLO reply).
+GREETING='220 mx.test ESMTP smtp-session'
+EHLO_REPLY='250-mx.test
+250-PIPELINING
+250-SIZE 26214400
+250-8BITMIME
+250-ENHANCEDSTATUSCODES
+250-CHUNKING
+250 SMTPUTF8'
+BYE='221 2.0.0 mx.test Bye'
+
+# smtp and smtp_raw with the message id in "queued as <id>" made constant.
+smtp_ids() {
+	smtp | sed -E 's/queued as [0-9a-f]{16}\./queued as ID./'
+	return "${PIPESTATUS[0]}"
+}
+
+smtp_raw_ids() {
+	smtp_raw | sed -E 's/queued as [0-9a-f]{16}\./queued as ID./'
+	return "${PIPESTATUS[0]}"
+}
+
+# $1 copies of the letter $2 (default a).
+rep() {
+	local s
+	printf -v s '%*s' "$1" ''
+	printf '%s' "${s// /${2:-a}}"
+}
+
 common_setup() {
 	export SMTP_ALLOW_ROOT=1            # the suite runs as root in CI
 	export SMTP_HOSTNAME=mx.test
