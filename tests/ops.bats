@@ -18,21 +18,7 @@ setup() {
 	DG=$BATS_TEST_TMPDIR/dgrams
 }
 
-teardown() {
-	local p
-	[ -n "$SERVER_PID" ] || return 0
-	for p in $(pgrep -P "$SERVER_PID"); do
-		kill "$p" 2>/dev/null
-	done
-	kill "$SERVER_PID" 2>/dev/null
-	for _ in $(seq 50); do
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$SERVER_PID" 2>/dev/null
-	wait "$SERVER_PID" 2>/dev/null
-	SERVER_PID=
-}
+teardown() { stop_server; }
 
 # The body (after the first empty line) of the one message for $1.
 body_of() {
@@ -47,19 +33,6 @@ body_of() {
 # Compiles the rules on stdin into $CDB with the real tcprules.
 rules() {
 	tcprules "$CDB" "$CDB.tmp"
-}
-
-# Waits (at most 5 s) until something listens on TCP port $1, without
-# connecting (a probe would start a session of its own).
-wait_listen() {
-	local hex
-	hex=$(printf ':%04X' "$1")
-	for _ in $(seq 50); do
-		awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
-			END { exit !f }' /proc/net/tcp && return 0
-		sleep 0.1
-	done
-	return 1
 }
 
 # tcpserver with the rules in $CDB; sessions' stderr and tcpserver's -v
