@@ -267,6 +267,15 @@ $EHLO_PLAIN
 	assert_output --partial 'New, TLSv1.3, Cipher is TLS_'
 }
 
+@test "TLS 1.2: the server's cipher order wins over the client's" {
+	start_server
+	# the client prefers ChaCha20, then AES-256; our list puts AES-128 first
+	run sclient -starttls smtp -tls1_2 -cipher \
+		'ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256'
+	assert_success
+	assert_output --partial 'New, TLSv1.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256'
+}
+
 @test "garbage instead of a ClientHello: logged with OpenSSL's reason, clean exit" {
 	start_server
 	run dialog '<' '>EHLO client.test' '<' '>STARTTLS' '<' \
