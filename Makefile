@@ -63,12 +63,15 @@ $(O)/smtp-deliver: smtp-deliver.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-deliver.c $(LDFLAGS)
 
 help:
-	@echo "make            build smtp-session and smtp-deliver"
+	@echo "make            build smtp-session, smtp-deliver and smtp-lockout"
 	@echo "make deps       install missing Debian packages"
 	@echo "make demo       run a receiver on 127.0.0.1:2525 (Maildir under ./demo)"
 	@echo "make check      run the bats suite; last line: check: N passed, N failed, N skipped"
 	@echo "make check-asan the same suite against an ASan+UBSan build"
-	@echo "make install    PREFIX=$(PREFIX) DESTDIR=..."
+	@echo "make install    PREFIX=$(PREFIX) DESTDIR=... (uninstall likewise)"
+	@echo "make fuzz       libFuzzer targets, FUZZ_SECONDS=$(FUZZ_SECONDS) each (fuzz-smoke: brief)"
+	@echo "make bench      throughput, start-up, RSS, TLS cost against the floor (~5 min)"
+	@echo "make audit      testssl.sh and nmap smtp-open-relay against a loopback instance"
 
 # Quick when nothing is missing: one dpkg-query, no apt-get.
 deps:
@@ -120,7 +123,8 @@ uninstall:
 	rmdir $(DESTDIR)$(ETCDIR) 2>/dev/null || true
 
 clean:
-	rm -rf smtp-session smtp-deliver smtp-lockout build-asan tests/.tap.d tests/.asan
+	rm -rf smtp-session smtp-deliver smtp-lockout build-asan tests/.tap.d tests/.asan \
+		fuzz/build bench/build
 
 # ---- fuzz/: libFuzzer targets (clang), see fuzz/run --------------------
 # make fuzz FUZZ_SECONDS=N   each target N seconds; make fuzz-smoke: CI.
