@@ -288,19 +288,32 @@ static enum io_status read_chunk(struct session *s, uint64_t size, bool accept)
 	return IO_OK;
 }
 
-/* Why this chunk cannot be taken, or NULL. */
-static const char *bdat_refusal(const struct session *s)
+/* Readies the transaction for a chunk (opening the spool at the first);
+ * returns why the chunk cannot be taken (the reply to send after reading
+ * it), or NULL. */
+struct refusal { int code; const char *enh, *text; };
+
+static const struct refusal *bdat_start(struct session *s)
 {
+	static const struct refusal tls = { 530, "5.7.0", TLS_FIRST_TEXT },
+		mail = { 503, "5.5.1", "Error: need MAIL command" },
+		rcpt = { 503, "5.5.1", "Error: need RCPT command" },
+		spool = { 0, NULL, NULL };   /* 451 already sent */
+
+	if (s->cfg->tls == TLS_REQUIRED && !s->tls_active)
+		return &tls;
 	if (s->state != ST_MAIL)
-		return "Error: need MAIL command";
+		return &mail;
 	if (s->tx.nrcpts == 0)
-		return "Error: need RCPT command";
+		return &rcpt;
+	if (!s->tx.spooling && !start_message(s, false))
+		return &spool;
 	return NULL;
 }
 
 void cmd_bdat(struct session *s, const char *arg)
 {
-	const char *refusal = bdat_refusal(s);
+	const struct refusal *refusal;
 	enum io_status st;
 	uint64_t size;
 	bool last;
@@ -309,18 +322,18 @@ void cmd_bdat(struct session *s, const char *arg)
 		reply(s, 501, "5.5.4", "Syntax: BDAT <size> [LAST]");
 		return;
 	}
-	if (!refusal && !s->tx.spooling && !start_message(s, false))
-		refusal = "";            /* 451 already sent; still read the chunk */
+	refusal = bdat_start(s);
 	if (!refusal)
 		s->tx.bdat = true;
+	/* a refused chunk is still read, never taken for commands */
 	st = read_chunk(s, size, refusal == NULL);
 	if (st != IO_OK) {
 		lost_client(s, st);
 		return;
 	}
 	if (refusal) {
-		if (*refusal)
-			reply(s, 503, "5.5.1", "%s", refusal);
+		if (refusal->code)
+			reply(s, refusal->code, refusal->enh, "%s", refusal->text);
 		else
 			tx_reset(s);     /* the 451 failed the transaction */
 		return;

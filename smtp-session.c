@@ -20,7 +20,6 @@
  *	to the client), 2 on a usage error.  Every event is logged (log.c).
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -185,7 +184,7 @@ static const struct command {
 	{ "MAIL", CMD_ARG | CMD_HELO | CMD_TLS, cmd_mail },
 	{ "RCPT", CMD_ARG | CMD_HELO | CMD_TLS, cmd_rcpt },
 	{ "DATA", CMD_NOARG | CMD_HELO | CMD_TLS, cmd_data },
-	{ "BDAT", CMD_ARG | CMD_TLS,  cmd_bdat },   /* must read its chunk */
+	{ "BDAT", CMD_ARG,            cmd_bdat },   /* checks itself: reads its chunk */
 	{ "RSET", CMD_NOARG,          cmd_rset },
 	{ "NOOP", 0,                  cmd_noop },   /* RFC 5321 4.1.1.9 */
 	{ "QUIT", CMD_NOARG,          cmd_quit },
@@ -206,30 +205,6 @@ static const struct command *lookup(const char *verb, size_t len)
 		    strncasecmp(commands[i].verb, verb, len) == 0)
 			return &commands[i];
 	return NULL;
-}
-
-/* A BDAT refused before its chunk was read: the chunk is read and
- * dropped, so its octets are never taken for commands (RFC 3030 2). */
-static void skip_chunk(struct session *s, const char *arg)
-{
-	static char buf[4096];
-	unsigned long long left;
-	char *end;
-
-	errno = 0;
-	left = strtoull(arg, &end, 10);
-	if (!isdigit((unsigned char)arg[0]) || errno || (*end && *end != ' '))
-		return;                      /* no chunk to skip */
-	while (left > 0) {
-		size_t got;
-
-		if (io_read(&s->io, buf, left < sizeof buf ? (size_t)left :
-			    sizeof buf, &got) != IO_OK) {
-			s->quit = true;
-			return;
-		}
-		left -= got;
-	}
 }
 
 static void dispatch(struct session *s, const char *line, size_t len)
@@ -263,9 +238,7 @@ static void dispatch(struct session *s, const char *line, size_t len)
 	}
 	if ((c->flags & CMD_TLS) && s->cfg->tls == TLS_REQUIRED &&
 	    !s->tls_active) {
-		if (c->run == cmd_bdat)
-			skip_chunk(s, arg);
-		reply(s, 530, "5.7.0", "Must issue a STARTTLS command first");
+		reply(s, 530, "5.7.0", TLS_FIRST_TEXT);
 		return;
 	}
 	if ((c->flags & CMD_HELO) && s->state == ST_GREETED) {

@@ -284,6 +284,9 @@ struct session {
 	struct tx tx;
 };
 
+/* 530 5.7.0 before STARTTLS under SMTP_TLS=required (RFC 3207 4). */
+#define TLS_FIRST_TEXT "Must issue a STARTTLS command first"
+
 /* One reply; enh may be NULL (greeting, HELO/EHLO, 354).  A 421 ends the
  * session after it is sent; a 5xx counts as a client error. */
 void reply(struct session *s, int code, const char *enh, const char *fmt, ...)
