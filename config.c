@@ -100,6 +100,20 @@ static const char *env(const char *name)
 	return v && *v ? v : NULL;
 }
 
+/* A file or directory variable: unset stays NULL (or def), a relative
+ * path is a problem (the services run with an unknown working dir). */
+static const char *parse_path_var(struct problems *p, const char *name,
+				  const char *def)
+{
+	const char *v = env(name);
+
+	if (!v)
+		return def;
+	if (v[0] != '/')
+		problem(p, "%s: '%.64s' is not an absolute path", name, v);
+	return v;
+}
+
 static uint64_t parse_num(struct problems *p, const char *name, uint64_t def,
 			  uint64_t min, uint64_t max)
 {
@@ -242,47 +256,51 @@ static void load_domains(struct config *cfg, struct problems *p)
 	cfg->ndomains = (size_t)n;
 }
 
-static void load_deliver(struct config *cfg, struct problems *p)
+/* A program and its arguments (split on spaces, no shell) into argv,
+ * NULL-terminated; argv[0] is NULL on a problem. */
+static void load_argv(struct problems *p, const char *name, const char *v,
+		      char *argv[DELIVER_ARGV_MAX + 1])
 {
-	const char *name = "SMTP_DELIVER", *v = env(name);
-	int n;
+	int n = split(v, " \t", argv, DELIVER_ARGV_MAX);
 
-	if (!v && (v = env("QMAILQUEUE")))  /* netqmail 1.04 convention */
-		name = "QMAILQUEUE";
-	if (!v)
-		v = DELIVER_DEFAULT;
-	n = split(v, " \t", cfg->deliver_argv, DELIVER_ARGV_MAX);
 	if (n <= 0) {
 		problem(p, "%s: empty, or more than %d words", name,
 			DELIVER_ARGV_MAX);
-		cfg->deliver_argv[0] = NULL;
+		argv[0] = NULL;
 		return;
 	}
-	cfg->deliver_argv[n] = NULL;
-	if (cfg->deliver_argv[0][0] != '/')
-		problem(p, "%s: '%.64s' is not an absolute path", name,
-			cfg->deliver_argv[0]);
+	argv[n] = NULL;
+	if (argv[0][0] != '/')
+		problem(p, "%s: '%.64s' is not an absolute path", name, argv[0]);
+}
+
+static void load_deliver(struct config *cfg, struct problems *p)
+{
+	const char *name = "SMTP_DELIVER", *v = env(name);
+
+	if (!v && (v = env("QMAILQUEUE")))  /* netqmail 1.04 convention */
+		name = "QMAILQUEUE";
+	load_argv(p, name, v ? v : DELIVER_DEFAULT, cfg->deliver_argv);
 }
 
 /* "DE, FR --": two-letter codes (or -- for unknown), upper-cased here. */
-static const char *load_countries(struct problems *p, const char *name)
+#define COUNTRIES_MAX 512
+
+static const char *load_countries(struct problems *p, const char *name,
+				  char out[COUNTRIES_MAX])
 {
 	const char *v = env(name);
-	static char lists[2][512];
-	char *out = lists[strcmp(name, "SMTP_COUNTRY_DENY") == 0 ? 0 : 1];
-	char *words[128];
+	char check[COUNTRIES_MAX], *words[128];
 	int n;
 
 	if (!v)
 		return "";
-	char check[sizeof lists[0]];
-
-	snprintf(out, sizeof lists[0], "%s", v);
+	snprintf(out, COUNTRIES_MAX, "%s", v);
 	for (char *c = out; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
 	memcpy(check, out, sizeof check);
 	n = split_in_place(check, " ,\t", words, 128);
-	if (n < 0 || strlen(v) >= sizeof lists[0]) {
+	if (n < 0 || strlen(v) >= COUNTRIES_MAX) {
 		problem(p, "%s: too many codes", name);
 		return "";
 	}
@@ -322,29 +340,14 @@ static void load_auth(struct config *cfg, struct problems *p)
 {
 	static const char *const modes[] = { "off", "optional", "required", NULL };
 	const char *v = env("SMTP_CHECKPASSWORD");
-	int n;
 
 	cfg->auth = (enum auth_mode)parse_word(p, "SMTP_AUTH", modes, AUTH_OFF);
 	cfg->auth_plaintext = parse_bool(p, "SMTP_AUTH_PLAINTEXT");
-	cfg->passwd = env("SMTP_PASSWD");
-	if (cfg->passwd && cfg->passwd[0] != '/')
-		problem(p, "SMTP_PASSWD: '%.64s' is not an absolute path",
-			cfg->passwd);
+	cfg->passwd = parse_path_var(p, "SMTP_PASSWD", NULL);
 	cfg->checkpassword = v;
 	cfg->checkpassword_argv[0] = NULL;
-	if (v) {
-		n = split(v, " \t", cfg->checkpassword_argv, DELIVER_ARGV_MAX);
-		if (n <= 0) {
-			problem(p, "SMTP_CHECKPASSWORD: empty, or more than %d words",
-				DELIVER_ARGV_MAX);
-			cfg->checkpassword_argv[0] = NULL;
-		} else {
-			cfg->checkpassword_argv[n] = NULL;
-			if (cfg->checkpassword_argv[0][0] != '/')
-				problem(p, "SMTP_CHECKPASSWORD: '%.64s' is not an absolute path",
-					cfg->checkpassword_argv[0]);
-		}
-	}
+	if (v)
+		load_argv(p, "SMTP_CHECKPASSWORD", v, cfg->checkpassword_argv);
 	if (cfg->auth != AUTH_OFF && !cfg->passwd && !cfg->checkpassword)
 		problem(p, "SMTP_AUTH: %s needs SMTP_PASSWD or SMTP_CHECKPASSWORD",
 			modes[cfg->auth]);
@@ -377,10 +380,7 @@ static void check_auth_files(const struct config *cfg, struct problems *p)
 
 static void load_gate(struct config *cfg, struct problems *p)
 {
-	cfg->lockout_file = env("SMTP_LOCKOUT_FILE");
-	if (cfg->lockout_file && cfg->lockout_file[0] != '/')
-		problem(p, "SMTP_LOCKOUT_FILE: '%.64s' is not an absolute path",
-			cfg->lockout_file);
+	cfg->lockout_file = parse_path_var(p, "SMTP_LOCKOUT_FILE", NULL);
 	cfg->lockout_threshold = (unsigned)parse_num(p, "SMTP_LOCKOUT_THRESHOLD",
 						     5, 1, 1000);
 	cfg->lockout_window = (unsigned)parse_num(p, "SMTP_LOCKOUT_WINDOW", 900,
@@ -392,8 +392,10 @@ static void load_gate(struct config *cfg, struct problems *p)
 	cfg->lockout_slots = (uint32_t)parse_num(p, "SMTP_LOCKOUT_SLOTS", 65536,
 						 64, 1 << 24);
 	cfg->geoip_db = env("SMTP_GEOIP_DB");
-	cfg->country_deny = load_countries(p, "SMTP_COUNTRY_DENY");
-	cfg->auth_countries = load_countries(p, "SMTP_AUTH_COUNTRIES");
+	static char deny[COUNTRIES_MAX], auth[COUNTRIES_MAX];
+
+	cfg->country_deny = load_countries(p, "SMTP_COUNTRY_DENY", deny);
+	cfg->auth_countries = load_countries(p, "SMTP_AUTH_COUNTRIES", auth);
 	cfg->greet_delay = (unsigned)parse_num(p, "SMTP_GREET_DELAY", 0, 0, 300);
 }
 
@@ -417,12 +419,8 @@ int config_load(struct config *cfg, void (*report)(const char *))
 	cfg->timeout = (unsigned)parse_num(&p, "SMTP_TIMEOUT", 300, 1, 86400);
 	cfg->session_timeout = (unsigned)parse_num(&p, "SMTP_SESSION_TIMEOUT",
 						   1800, 1, 7 * 86400);
-	cfg->spool_dir = env("SMTP_SPOOL_DIR");
-	if (!cfg->spool_dir)
-		cfg->spool_dir = "/var/spool/smtp-session";
-	if (cfg->spool_dir[0] != '/')
-		problem(&p, "SMTP_SPOOL_DIR: '%.64s' is not an absolute path",
-			cfg->spool_dir);
+	cfg->spool_dir = parse_path_var(&p, "SMTP_SPOOL_DIR",
+					"/var/spool/smtp-session");
 	load_deliver(cfg, &p);
 	cfg->deliver_timeout = (unsigned)parse_num(&p, "SMTP_DELIVER_TIMEOUT",
 						   600, 1, 86400);
