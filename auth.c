@@ -178,15 +178,6 @@ static long b64_decode(const char *in, size_t n, char *out, size_t cap)
 	return (long)o;
 }
 
-static long long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)(t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /* Sleeps until AUTH_FAIL_DELAY_MS after check_started (after now when
  * no check was started: a refusal before any credential was looked at). */
 static void failure_delay(void)
@@ -407,15 +398,14 @@ static void checkpw_child(const struct session *s, int rfd)
 static bool wait_child(pid_t pid, int ms)
 {
 	int pidfd = (int)pidfd_open(pid, 0);
-	struct timespec t0;
+	long long end = mono_ms() + ms;
 	bool done = false;
 
 	if (pidfd < 0)
 		return false;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct pollfd p = { .fd = pidfd, .events = POLLIN };
-		long long left = ms - ms_since(&t0);
+		long long left = end - mono_ms();
 		int r;
 
 		if (left <= 0)

@@ -93,12 +93,10 @@ bool country_listed(const char *list, const char *cc)
  * it talked first. */
 static bool greet_delay(struct session *s)
 {
-	unsigned ms = s->cfg->greet_delay * 1000;
-	struct timespec t0, now;
+	long long end = mono_ms() + (long long)s->cfg->greet_delay * 1000;
 
-	if (ms == 0)
+	if (s->cfg->greet_delay == 0)
 		return true;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct pollfd p = { .fd = s->io.in, .events = POLLIN };
 		long long left;
@@ -106,9 +104,7 @@ static bool greet_delay(struct session *s)
 
 		if (io_input_buffered(&s->io))
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = (long long)ms - ((now.tv_sec - t0.tv_sec) * 1000LL +
-					(now.tv_nsec - t0.tv_nsec) / 1000000);
+		left = end - mono_ms();
 		if (left <= 0)
 			return true;
 		r = poll(&p, 1, (int)left);

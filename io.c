@@ -33,6 +33,14 @@
 
 #include "smtp-session.h"
 
+long long mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 void io_init(struct io *io, int in, int out, unsigned timeout,
 	     unsigned session_timeout)
 {
@@ -40,8 +48,7 @@ void io_init(struct io *io, int in, int out, unsigned timeout,
 	io->out = out;
 	io->tp = NULL;
 	io->timeout = timeout;
-	clock_gettime(CLOCK_MONOTONIC, &io->session_end);
-	io->session_end.tv_sec += session_timeout;
+	io->session_end = mono_ms() + (long long)session_timeout * 1000;
 	io->rpos = io->rlen = io->wlen = 0;
 	io->werror = false;
 	io->out_notsock = false;
@@ -52,12 +59,9 @@ void io_init(struct io *io, int in, int out, unsigned timeout,
  * left of the session; 0 when the session is over. */
 static int wait_ms(const struct io *io)
 {
-	struct timespec now;
-	long long left, per = (long long)io->timeout * 1000;
+	long long left = io->session_end - mono_ms();
+	long long per = (long long)io->timeout * 1000;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	left = (long long)(io->session_end.tv_sec - now.tv_sec) * 1000 +
-	       (io->session_end.tv_nsec - now.tv_nsec) / 1000000;
 	if (left < 0)
 		left = 0;
 	return (int)(left < per ? left : per);

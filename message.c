@@ -130,7 +130,7 @@ static void deliver(struct session *s)
 	};
 	struct queue_result res;
 	char msgid[48], size[24], rcpts[24], status[24], ms[24];
-	struct timespec t0, t1;
+	long long t0;
 
 	/* optional key/value pairs, packed so a NULL ends the list */
 	const char *opt[5] = { NULL, NULL, NULL, NULL, NULL }, **o = opt;
@@ -140,7 +140,7 @@ static void deliver(struct session *s)
 	if (s->tls_active)
 		*o++ = "tls", *o++ = s->tls_info;
 	message_id(s, msgid, sizeof msgid);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = mono_ms();
 	if (spool_finish(&s->tx.spool) < 0) {
 		queue_map_status(53, &res);
 		res.status = -2000;
@@ -148,12 +148,10 @@ static void deliver(struct session *s)
 		queue_message(s->cfg, s->tx.spool.fd, s->tx.sender,
 			      s->tx.rcpts, s->tx.nrcpts, &env, &res);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	count(size, sizeof size, s->tx.dec.size);
 	count(rcpts, sizeof rcpts, s->tx.nrcpts);
 	snprintf(status, sizeof status, "%d", res.status);
-	count(ms, sizeof ms, (unsigned long long)((t1.tv_sec - t0.tv_sec) * 1000 +
-						  (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	count(ms, sizeof ms, (unsigned long long)(mono_ms() - t0));
 	log_event(res.code == 250 ? "accepted" : "deliver_failed",
 		  "msgid", msgid, "sender", s->tx.sender, "rcpts", rcpts,
 		  "size", size, "reply", res.text, "deliver_status", status,

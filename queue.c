@@ -169,13 +169,6 @@ static void log_child_stderr(char *buf, size_t *len, bool final)
 	}
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 struct child_io {
 	int envfd, errfd, pidfd;
 	const char *env;
@@ -227,7 +220,7 @@ static bool supervise(struct child_io *c, long long deadline)
 			{ .fd = c->envfd, .events = POLLOUT },
 			{ .fd = c->errfd, .events = POLLIN },
 		};
-		long long left = deadline - now_ms();
+		long long left = deadline - mono_ms();
 		int r;
 
 		if (left <= 0)
@@ -316,7 +309,7 @@ void queue_message(const struct config *cfg, int msgfd, const char *sender,
 	fcntl(c.envfd, F_SETFL, O_NONBLOCK);
 	fcntl(c.errfd, F_SETFL, O_NONBLOCK);
 	finished = c.pidfd >= 0 &&
-		   supervise(&c, now_ms() + (long long)cfg->deliver_timeout * 1000);
+		   supervise(&c, mono_ms() + (long long)cfg->deliver_timeout * 1000);
 	/* The child is dead (a zombie: its pid cannot be reused yet) or
 	 * hangs; either way nothing of its process group may linger. */
 	kill(-pid, SIGKILL);

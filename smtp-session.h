@@ -132,7 +132,7 @@ struct io {
 	int in, out;
 	const struct io_transport *tp;  /* NULL: plain read/write */
 	unsigned timeout;               /* seconds per wait */
-	struct timespec session_end;    /* CLOCK_MONOTONIC */
+	long long session_end;          /* mono_ms() deadline */
 	size_t rpos, rlen;
 	size_t wlen;
 	bool werror;
@@ -158,6 +158,8 @@ int io_flush(struct io *io);
 /* Waits for the fd to become readable within the per-read timeout, for
  * transports doing their own reads (the TLS handshake). */
 enum io_status io_wait(struct io *io, short events);
+/* CLOCK_MONOTONIC in milliseconds, for deadlines and durations. */
+long long mono_ms(void);
 
 /* ---- address.c ------------------------------------------------------ */
 

@@ -673,24 +673,16 @@ static bool tls_prepare(struct session *s)
 	return true;
 }
 
-static bool earlier(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 /* SSL_accept within SMTP_TIMEOUT; then the transport and the facts. */
 static bool tls_handshake(struct session *s)
 {
 	struct io *io = &s->io;
-	struct timespec saved = io->session_end, limit;
+	long long saved = io->session_end, limit = mono_ms() + io->timeout * 1000LL;
 	char why[256], bits[16];
 	const SSL_CIPHER *c;
 	const char *ver;
 
-	clock_gettime(CLOCK_MONOTONIC, &limit);
-	limit.tv_sec += io->timeout;
-	if (earlier(&limit, &saved))
+	if (limit < saved)            /* the handshake as a whole */
 		io->session_end = limit;
 	for (;;) {
 		int r, e;
