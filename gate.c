@@ -77,7 +77,8 @@ static enum lockout_result locked_out(struct session *s, const char *when)
 	return r;
 }
 
-bool country_listed(const char *list, const char *cc)
+/* Is the ISO code cc in a space/comma separated list? */
+static bool country_listed(const char *list, const char *cc)
 {
 	size_t n = strlen(list);
 

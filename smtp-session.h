@@ -347,7 +347,5 @@ bool gate_auth_country_ok(const struct session *s);
 /* After a failed AUTH; true when this failure locked the address. */
 bool gate_auth_failed(struct session *s);
 void gate_auth_succeeded(struct session *s);
-/* Is the ISO code cc in a space/comma separated list? */
-bool country_listed(const char *list, const char *cc);
 
 #endif
