@@ -208,6 +208,11 @@ static void scrub_input(struct session *s)
 
 /* ---- outcomes ----------------------------------------------------------- */
 
+void auth_session_reset(void)
+{
+	failures = 0;
+}
+
 void auth_failed(struct session *s, const char *user, const char *why)
 {
 	char count[16];

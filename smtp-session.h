@@ -312,6 +312,8 @@ void cmd_bdat(struct session *s, const char *arg);
  * and TLS is active or SMTP_AUTH_PLAINTEXT=1. */
 bool auth_offered(const struct session *s);
 void cmd_auth(struct session *s, const char *arg);
+/* RFC 3207 4.2: forget this session's AUTH failure count (STARTTLS). */
+void auth_session_reset(void);
 /* Every refused credential (535) goes through here: log, count (lockout),
  * fixed delay, 535, and 421 after the session's third failure. */
 void auth_failed(struct session *s, const char *user, const char *why);
