@@ -22,7 +22,9 @@
  *	STARTTLS: "220 2.0.0 Ready to start TLS" is flushed, then every
  *	octet the client pipelined after STARTTLS is discarded
  *	(io_discard_input; CVE-2011-0411), the handshake runs, and the
- *	session forgets HELO/EHLO and any envelope (state ST_GREETED).
+ *	session forgets what the client told it before TLS (RFC 3207 4.2,
+ *	starttls_forget()): HELO/EHLO (state ST_GREETED), the envelope, the
+ *	AUTH identity, the error and AUTH failure counts.
  *
  * TICKET KEYS (SMTP_TLS_TICKET_KEYS)
  *	Each connection is a new process, so the usual in-memory session
@@ -744,6 +746,43 @@ bool tls_implicit_start(struct session *s)
 	return tls_prepare(s) && tls_handshake(s);
 }
 
+/*
+ * RFC 3207 4.2: after the handshake "the server MUST discard any
+ * knowledge obtained from the client, such as the argument to the EHLO
+ * command, which was not obtained from the TLS negotiation itself."
+ * The one place that does it.  Field by field (struct session):
+ *
+ *   forgotten  helo, esmtp, state (ST_GREETED: EHLO again, else 503);
+ *              the transaction (tx_reset: sender, recipients, spool);
+ *              authenticated and auth_user (no relaying, no ESMTPA, no
+ *              SMTP_AUTH_USER until the client authenticates again,
+ *              which RFC 4954 4 then allows: AUTH is no longer 503);
+ *              errors (the SMTP_MAX_ERRORS count) and auth.c's failure
+ *              count (auth_session_reset(): AUTH_MAX_FAILURES), which
+ *              counted commands of the plaintext session; the plaintext
+ *              input already buffered (io_discard_input, before the
+ *              handshake).
+ *   kept       what the client did not tell us in SMTP: cfg; io (its
+ *              transport is TLS now); id; client_ip, client_port,
+ *              remote_host and country (from the connection, tcpserver
+ *              and GeoIP); tls_active and tls_info (from the negotiation
+ *              itself); messages and accepted (our counts: the queue id
+ *              "<id>.<messages>" must stay unique); quit, ended and
+ *              count_errors (control flow).  The lockout file's failures
+ *              stay too: they belong to the address, not to the session.
+ */
+static void starttls_forget(struct session *s)
+{
+	tx_reset(s);
+	s->state = ST_GREETED;
+	memset(s->helo, 0, sizeof s->helo);
+	s->esmtp = false;
+	s->authenticated = false;
+	memset(s->auth_user, 0, sizeof s->auth_user);
+	s->errors = 0;
+	auth_session_reset();
+}
+
 void cmd_starttls(struct session *s, const char *arg)
 {
 	(void)arg;                          /* CMD_NOARG: 501 in dispatch */
@@ -771,11 +810,7 @@ void cmd_starttls(struct session *s, const char *arg)
 		session_end(s, "tls_failed");
 		exit(0);
 	}
-	/* RFC 3207 4.2: forget everything learnt before TLS. */
-	tx_reset(s);
-	s->state = ST_GREETED;
-	s->helo[0] = '\0';
-	s->esmtp = false;
+	starttls_forget(s);
 }
 
 void tls_close(struct session *s)

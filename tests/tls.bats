@@ -163,6 +163,122 @@ TLS TLSv1.3
 EOF close_notify"
 }
 
+# ---- RFC 3207 4.2: what is forgotten at STARTTLS ---------------------------
+
+EHLO_PLAIN_AUTH='250-mx.test
+250-PIPELINING
+250-SIZE 26214400
+250-8BITMIME
+250-ENHANCEDSTATUSCODES
+250-STARTTLS
+250-AUTH PLAIN LOGIN
+250-CHUNKING
+250 SMTPUTF8'
+EHLO_TLS_AUTH='250-mx.test
+250-PIPELINING
+250-SIZE 26214400
+250-8BITMIME
+250-ENHANCEDSTATUSCODES
+250-AUTH PLAIN LOGIN
+250-CHUNKING
+250 SMTPUTF8'
+PW_ALICE=Xq7-Secret-Alpha
+
+# AUTH over plaintext (SMTP_AUTH_PLAINTEXT=1) against a password file with
+# alice; the NAME=VALUE arguments go on to start_server.
+start_auth_server() {
+	printf 'alice:%s\n' "$(printf '%s\n' "$PW_ALICE" | mkpasswd -s -m yescrypt)" \
+		> "$BATS_TEST_TMPDIR/passwd"
+	chmod 600 "$BATS_TEST_TMPDIR/passwd"
+	start_server SMTP_AUTH=optional SMTP_AUTH_PLAINTEXT=1 \
+		SMTP_PASSWD="$BATS_TEST_TMPDIR/passwd" "$@"
+}
+
+# AUTH PLAIN with an initial response for alice and the password $1.
+auth_plain() {
+	printf 'AUTH PLAIN %s' "$(printf '\0alice\0%s' "$1" | base64 -w0)"
+}
+
+@test "STARTTLS forgets AUTH and HELO (RFC 3207 4.2): no relay, ESMTPS not ESMTPSA, EHLO again, AUTH again" {
+	start_auth_server SMTP_DELIVER="$FAKES/auth-env.sh"
+	run dialog '<' '>EHLO before.test' '<' ">$(auth_plain "$PW_ALICE")" '<' \
+		'>STARTTLS' '<' tls \
+		'>MAIL FROM:<alice@example.test>' '<' \
+		'>EHLO after.test' '<' \
+		'>MAIL FROM:<alice@example.test>' '<' \
+		'>RCPT TO:<friend@elsewhere.test>' '<' \
+		'>RCPT TO:<bob@example.test>' '<' \
+		'>DATA' '<' '>Subject: t' '>' '>hello' '>.' '<' \
+		">$(auth_plain "$PW_ALICE")" '<' \
+		'>MAIL FROM:<alice@example.test>' '<' \
+		'>RCPT TO:<friend@elsewhere.test>' '<' '>RSET' '<' \
+		'>QUIT' '<' eof
+	assert_success
+	assert_output --regexp "^220 mx.test ESMTP smtp-session
+$EHLO_PLAIN_AUTH
+235 2.7.0 Authentication successful
+220 2.0.0 Ready to start TLS
+TLS TLSv1.3
+503 5.5.1 Error: send HELO/EHLO first
+$EHLO_TLS_AUTH
+250 2.1.0 Ok
+554 5.7.1 Relay access denied
+250 2.1.5 Ok
+354 End data with <CR><LF>.<CR><LF>
+250 2.0.0 Ok: queued as [0-9a-f]{16}\\.1
+235 2.7.0 Authentication successful
+250 2.1.0 Ok
+250 2.1.5 Ok
+250 2.0.0 Ok
+221 2.0.0 mx.test Bye
+EOF close_notify\$"
+	# the message sent between STARTTLS and the second AUTH: no user,
+	# "with ESMTPS", and the EHLO name given over TLS only
+	[ "$(cat "$FAKE_OUT.user")" = unset ]
+	run sed -n 1,2p "$FAKE_OUT.msg"
+	assert_line --index 0 'Received: from after.test (unknown [127.0.0.1])'
+	assert_line --index 1 --regexp '^	by mx\.test \(smtp-session\) with ESMTPS \(TLS1\.3 [A-Z0-9_]+\)$'
+	run grep -c 'before\.test' "$FAKE_OUT.msg"
+	assert_output 0
+	wait_sessions 1
+	run grep -c ' auth .*user=alice result=ok' "$LOG"
+	assert_output 2
+	grep -qE ' accepted .*msgid=[0-9a-f]{16}\.1 ' "$LOG"
+	run grep -E ' accepted .* user=' "$LOG"
+	assert_failure
+}
+
+@test "STARTTLS resets the error count (SMTP_MAX_ERRORS) and the AUTH failure count" {
+	# before TLS: two failed AUTHs and two unknown commands (4 errors, 2
+	# failures); after it one more of each would reach SMTP_MAX_ERRORS=5
+	# and the third failure (421) if the counts were carried over
+	start_auth_server SMTP_MAX_ERRORS=5
+	run dialog '<' '>EHLO client.test' '<' \
+		">$(auth_plain wrong-1)" '<' ">$(auth_plain wrong-2)" '<' \
+		'>BOGUS' '<' '>BOGUS' '<' '>STARTTLS' '<' tls \
+		'>EHLO client.test' '<' ">$(auth_plain wrong-3)" '<' '>BOGUS' '<' \
+		">$(auth_plain "$PW_ALICE")" '<' '>QUIT' '<' eof
+	assert_success
+	assert_output "220 mx.test ESMTP smtp-session
+$EHLO_PLAIN_AUTH
+535 5.7.8 Authentication credentials invalid
+535 5.7.8 Authentication credentials invalid
+500 5.5.2 Error: command not recognized
+500 5.5.2 Error: command not recognized
+220 2.0.0 Ready to start TLS
+TLS TLSv1.3
+$EHLO_TLS_AUTH
+535 5.7.8 Authentication credentials invalid
+500 5.5.2 Error: command not recognized
+235 2.7.0 Authentication successful
+221 2.0.0 mx.test Bye
+EOF close_notify"
+	wait_sessions 1
+	# the failure count in the log starts again at 1 after TLS
+	run grep -oE ' auth .*result=failed .*failures=[0-9]+' "$LOG"
+	assert_line --index 2 --regexp 'failures=1$'
+}
+
 @test "STARTTLS when TLS is off or not configured: 502 and not advertised" {
 	run smtp <<'IN'
 EHLO client.test
