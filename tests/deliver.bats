@@ -1,13 +1,14 @@
 #!/usr/bin/env bats
 # Tests for smtp-deliver (the qmail-queue style Maildir deliverer).
 # Run from /work/main: bats tests/deliver.bats
+# SMTP_BUILD (as tests/run-bats and check-asan set it) or
 # SMTP_DELIVER_BIN points the suite at another build (e.g. ASan).
 
 bats_require_minimum_version 1.5.0
 setup() {
   load '/usr/lib/bats/bats-support/load'
   load '/usr/lib/bats/bats-assert/load'
-  DELIVER=${SMTP_DELIVER_BIN:-$BATS_TEST_DIRNAME/../smtp-deliver}
+  DELIVER=${SMTP_DELIVER_BIN:-${SMTP_BUILD:-$BATS_TEST_DIRNAME/..}/smtp-deliver}
   export MAILDIR_ROOT=$BATS_TEST_TMPDIR/maildir
   T=$BATS_TEST_TMPDIR
   # A message with 8-bit octets, a bare CR and a lone dot line: all of
