@@ -24,6 +24,8 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 
 SESSION_SRCS = smtp-session.c envelope.c message.c io.c config.c log.c \
 	       address.c data.c spool.c queue.c
+# mailbox.c: smtp-deliver's rule for a fileable recipient, applied at RCPT
+SESSION_SRCS += mailbox.c
 SESSION_SRCS += gate.c geoip.c lockout.c
 SESSION_LIBS = $(shell pkg-config --libs libmaxminddb)
 # tls.c: the only user of OpenSSL, which it dlopen()s by SONAME only when
@@ -35,7 +37,7 @@ CPPFLAGS += $(shell pkg-config --cflags libssl libcrypto)
 # auth.c: crypt_rn(3) from libxcrypt
 SESSION_SRCS += auth.c
 SESSION_LIBS += -lcrypt
-HDRS = smtp-session.h lockout.h
+HDRS = smtp-session.h lockout.h mailbox.h
 
 PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout
 
@@ -58,9 +60,9 @@ $(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-lockout.c lockout.c $(LDFLAGS)
 
-$(O)/smtp-deliver: smtp-deliver.c
+$(O)/smtp-deliver: smtp-deliver.c mailbox.c mailbox.h
 	@mkdir -p $(O)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-deliver.c $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-deliver.c mailbox.c $(LDFLAGS)
 
 help:
 	@echo "make            build smtp-session, smtp-deliver and smtp-lockout"
@@ -134,12 +136,12 @@ FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Wall -Wextra
 FUZZ_TARGETS  = path data cmdline sasl config deliver_path
-FUZZ_EXTRA_path         = address.c
+FUZZ_EXTRA_path         = address.c mailbox.c
 FUZZ_EXTRA_data         = data.c
 FUZZ_EXTRA_cmdline      = io.c
 FUZZ_EXTRA_sasl         = -lcrypt
 FUZZ_EXTRA_config       = config.c -Dstrdup=fuzz_strdup -Dfree=fuzz_free
-FUZZ_EXTRA_deliver_path = -Dmain=smtp_deliver_main
+FUZZ_EXTRA_deliver_path = mailbox.c -Dmain=smtp_deliver_main
 
 fuzz/build/fuzz_%: fuzz/fuzz_%.c $(SESSION_SRCS) smtp-deliver.c $(HDRS)
 	@mkdir -p fuzz/build

@@ -9,6 +9,9 @@
  *	SMTP_RECIPIENTS when that is set; any other domain only for a
  *	relay client (RELAYCLIENT) or an authenticated one.  Never an open
  *	relay: with no domains and no RELAYCLIENT every RCPT gets 554 5.7.1.
+ *	Last, a recipient smtp-deliver could not file (mailbox.c: a local
+ *	or domain part that is empty, starts with '.', or holds '/', '\'
+ *	or a control octet) gets 553 5.1.3: the rule smtp-deliver applies.
  *
  * LIMITS
  *	SMTP_MAX_RCPTS recipients (452 4.5.3 beyond); each address at most
@@ -24,6 +27,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mailbox.h"
 #include "smtp-session.h"
 
 void tx_reset(struct session *s)
@@ -245,6 +249,27 @@ static bool rcpt_allowed(struct session *s, const char *addr)
 	return false;
 }
 
+/* smtp-deliver files a recipient in $MAILDIR_ROOT/<domain>/<local>/ and
+ * refuses (exit 31) the whole message for one it cannot file there.
+ * mailbox_check() (mailbox.c) is its rule; applying it here refuses the
+ * one recipient instead.  Many such local parts are valid RFC 5321
+ * 4.1.2 syntax ('/' is atext, a Quoted-string may hold '\' or start
+ * with '.'), hence X.1.3 "bad destination mailbox address syntax" for
+ * this system (RFC 3463 3.2), not 501.  Replies and returns false when
+ * refused. */
+static bool deliverable(struct session *s, const char *addr)
+{
+	struct mailbox_split split;
+	enum mailbox_error e = mailbox_check(addr, &split);
+
+	if (e == MAILBOX_OK)
+		return true;
+	log_event("rcpt_refused", "rcpt", addr, "reason",
+		  mailbox_error_text(e, split.in_domain), NULL);
+	reply(s, 553, "5.1.3", "Recipient address not deliverable here");
+	return false;
+}
+
 /* The deliver program files mail case-insensitively (smtp-deliver
  * lower-cases the path), so a recipient given twice in any case is one. */
 static bool already_listed(const struct tx *t, const char *addr)
@@ -292,6 +317,8 @@ void cmd_rcpt(struct session *s, const char *arg)
 		addr[a] = '@';
 		memcpy(addr + a + 1, s->cfg->hostname, h + 1);
 	}
+	if (!deliverable(s, addr))
+		return;
 	if (already_listed(&s->tx, addr)) {  /* one copy per mailbox */
 		reply(s, 250, "2.1.5", "Ok");
 		return;

@@ -11,10 +11,13 @@
  *
  *	Each recipient gets one copy in $MAILDIR_ROOT/<domain>/<local>/,
  *	both parts lower-cased, the domain taken after the last '@'.  A
- *	copy is "Return-Path: <sender>", "Delivered-To: <rcpt>", then the
- *	message bytes unchanged.  maildir(5): a copy is written and
- *	fsync'd under tmp/, then linked into new/; a reader never sees a
- *	partial file.
+ *	part that could name anything but one directory (empty, leading
+ *	dot, '/', '\', control octet) refuses the message (exit 31):
+ *	mailbox_check() in mailbox.c, the rule smtp-session applies at
+ *	RCPT too, so it refuses such a recipient alone.  A copy is
+ *	"Return-Path: <sender>", "Delivered-To: <rcpt>", then the message
+ *	bytes unchanged.  maildir(5): a copy is written and fsync'd under
+ *	tmp/, then linked into new/; a reader never sees a partial file.
  *
  *	Delivery is all-or-nothing: every copy is written into tmp/
  *	before the first is linked into new/.  A failure before that
@@ -69,6 +72,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mailbox.h"
+
 #define PROGNAME     "smtp-deliver"
 #define VERSION      "0.1.0"
 #define DEFAULT_ROOT "/var/lib/smtp-session/Maildir"
@@ -81,7 +86,7 @@
 #define ADDR_MAX     1002
 #define RCPTS_MAX    10000
 /* Local and domain parts become directory names (NAME_MAX). */
-#define PART_MAX     255
+#define PART_MAX     MAILBOX_PART_MAX
 /* The escaped host name is cut here so "<uniq>.<host>" stays < NAME_MAX. */
 #define HOST_ESC_MAX 160
 #define UNIQ_MAX     80
@@ -512,56 +517,22 @@ static void free_envelope(struct envelope *env)
 
 /* ---- address checks ------------------------------------------------- */
 
-/* A part becomes one path component under the root, so it must not be
- * able to name anything else: no '/', no leading dot (which also covers
- * "." and ".." and keeps Maildir++ dot-folders out of reach), no
- * backslash, no control characters.  NUL cannot occur: it ends the
- * address in the envelope. */
-static int check_part(const char *addr, const char *p, size_t n,
-		      const char *what)
-{
-	if (n == 0)
-		return fail(QQ_REFUSED, "recipient <%s>: empty %s part",
-			    esc(addr), what);
-	if (n > PART_MAX)
-		return fail(QQ_TOOLONG, "recipient <%s>: %s part longer than "
-			    "%d octets", esc(addr), what, PART_MAX);
-	if (p[0] == '.')
-		return fail(QQ_REFUSED, "recipient <%s>: %s part starts with "
-			    "a dot", esc(addr), what);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == '/')
-			return fail(QQ_REFUSED, "recipient <%s>: %s part "
-				    "contains '/'", esc(addr), what);
-		if (c == '\\')
-			return fail(QQ_REFUSED, "recipient <%s>: %s part "
-				    "contains a backslash", esc(addr), what);
-		if (c < 0x20 || c == 0x7f)
-			return fail(QQ_REFUSED, "recipient <%s>: %s part "
-				    "contains a control character",
-				    esc(addr), what);
-	}
-	return QQ_OK;
-}
-
-/* Splits at the LAST '@' (a quoted local part may hold '@') and keeps
- * a lower-cased copy for the path; Delivered-To keeps the original. */
+/* mailbox_check() (mailbox.c, shared with smtp-session's RCPT) says
+ * whether each part can be one path component under the root: no '/',
+ * no leading dot, no backslash, no control character, 1..255 octets.
+ * The address is split at the LAST '@' (a quoted local part may hold
+ * '@'); a lower-cased copy is kept for the path, Delivered-To keeps
+ * the original. */
 static int check_rcpt(struct rcpt *r)
 {
-	const char *at = strrchr(r->addr, '@');
-	size_t llen, len = strlen(r->addr);
-	int code;
+	struct mailbox_split split;
+	enum mailbox_error e = mailbox_check(r->addr, &split);
+	size_t llen = split.local_len, len = strlen(r->addr);
 
-	if (at == NULL)
-		return fail(QQ_REFUSED, "recipient <%s> has no '@'",
-			    esc(r->addr));
-	llen = (size_t)(at - r->addr);
-	if ((code = check_part(r->addr, r->addr, llen, "local")) != QQ_OK ||
-	    (code = check_part(r->addr, at + 1, len - llen - 1,
-			       "domain")) != QQ_OK)
-		return code;
+	if (e != MAILBOX_OK)
+		return fail(e == MAILBOX_TOOLONG ? QQ_TOOLONG : QQ_REFUSED,
+			    "recipient <%s>: %s", esc(r->addr),
+			    mailbox_error_text(e, split.in_domain));
 	r->lower = malloc(len + 1);
 	if (r->lower == NULL)
 		return fail(QQ_NOMEM, "out of memory for the recipient list");

@@ -252,6 +252,53 @@ OUT
 	assert_output "$(printf 'Subject: quoted\n\nhi')"
 }
 
+@test "a recipient smtp-deliver cannot file gets 553 5.1.3 at RCPT; the good one is delivered" {
+	# '/', '\', a leading dot: valid RFC 5321 local parts (4.1.2: '/' is
+	# atext, anything goes quoted) that smtp-deliver refuses (exit 31).
+	# Refused one by one at RCPT, they cannot fail the whole message.
+	run smtp_ids <<'IN'
+EHLO client.test
+MAIL FROM:<alice@sender.test>
+RCPT TO:<bob@example.test>
+RCPT TO:<"a/b"@example.test>
+RCPT TO:<a/b@example.test>
+RCPT TO:<"a\\b"@example.test>
+RCPT TO:<".dot"@example.test>
+RCPT TO:<"."@example.test>
+RCPT TO:<".."@example.test>
+RCPT TO:<"../../etc"@example.test>
+DATA
+hi
+.
+MAIL FROM:<alice@sender.test>
+RCPT TO:<"x/y"@example.test>
+DATA
+QUIT
+IN
+	assert_success
+	assert_output "$(cat <<OUT
+$GREETING
+$EHLO_REPLY
+250 2.1.0 Ok
+250 2.1.5 Ok
+$(for i in $(seq 7); do echo '553 5.1.3 Recipient address not deliverable here'; done)
+354 End data with <CR><LF>.<CR><LF>
+250 2.0.0 Ok: queued as ID.1
+250 2.1.0 Ok
+553 5.1.3 Recipient address not deliverable here
+503 5.5.1 Error: need RCPT command
+$BYE
+OUT
+)"
+	run envelope_of bob@example.test
+	assert_output "$(printf 'Return-Path: <alice@sender.test>\nDelivered-To: <bob@example.test>')"
+	run delivered_count
+	assert_output 1
+	[ "$(grep -c ' rcpt_refused ' "$LOG")" -eq 8 ]
+	grep -qF 'rcpt=a\x5cb@example.test reason="local part contains a backslash"' "$LOG"
+	grep -qF 'rcpt=../../etc@example.test reason="local part starts with a dot"' "$LOG"
+}
+
 @test "a source route is accepted and dropped (RFC 5321 appendix C)" {
 	run smtp_ids <<'IN'
 EHLO client.test
