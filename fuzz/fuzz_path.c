@@ -1,5 +1,6 @@
 /*
- * fuzz_path.c - parse_path() and next_param() (address.c).
+ * fuzz_path.c - parse_path() and next_param() (address.c), and what
+ *	mailbox_check() (mailbox.c) makes of the paths RCPT accepts.
  *
  * INPUT
  *	Byte 0: bit 0 prefix ("FROM:" / "TO:"), bit 1 utf8, bit 2 allow_null.
@@ -17,6 +18,9 @@
  *	  '@' the domain after it is non-empty, without '>' or space (a
  *	  quoted local part may legitimately hold '<', '>', '@', ' ', '"'
  *	  and '\', so those are not refused in the local part);
+ *	- with an '@' in addr, mailbox_check() (mailbox.c, the rule RCPT
+ *	  applies next) refuses nothing in the domain and nothing but a
+ *	  leading dot, '/' or '\' in the local part;
  *	- *params points into arg, at its end or at a non-space octet;
  *	- round trip: when addr has exactly one '@', re-quoting its local
  *	  part and parsing "<local@domain>" again gives PATH_OK and the same
@@ -32,6 +36,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../mailbox.h"
 #include "../smtp-session.h"
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s " \
@@ -102,6 +107,20 @@ static void check_params(const char *params)
 	}
 }
 
+/* What parse_path() accepts, the shared rule (mailbox.c) may refuse
+ * only for the local part ('/' is atext; a Quoted-string may hold '\'
+ * or start with '.'): the domain syntax already keeps out everything
+ * smtp-deliver cannot file. */
+static void check_mailbox(const char *addr)
+{
+	struct mailbox_split split;
+	enum mailbox_error e = mailbox_check(addr, &split);
+
+	CHECK(!split.in_domain);
+	CHECK(e == MAILBOX_OK || e == MAILBOX_DOT || e == MAILBOX_SLASH ||
+	      e == MAILBOX_BACKSLASH);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char addr[PATH_MAX_LEN + 1], again[PATH_MAX_LEN + 1];
@@ -138,6 +157,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (n > 0 && !at)
 			CHECK(!allow_null && strcasecmp(addr, "postmaster") == 0);
+		if (at)
+			check_mailbox(addr);
 		if (at && !strchr(at + 1, '@')) {
 			const char *dom = at + 1;
 
