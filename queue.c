@@ -131,13 +131,27 @@ static void set_env(const char *name, const char *value)
 		unsetenv(name);
 }
 
+/* The deliver program starts with the signal state a program expects
+ * (exec keeps the mask and SIG_IGN): no signal blocked, SIGPIPE back to
+ * SIG_DFL (the session ignores it), every other disposition SIG_DFL
+ * already (main()'s signals_reset()).  The mask is emptied here too, so
+ * this does not depend on the caller. */
+static bool child_signals(void)
+{
+	sigset_t none;
+
+	return sigemptyset(&none) == 0 &&
+	       sigprocmask(SIG_SETMASK, &none, NULL) == 0 &&
+	       signal(SIGPIPE, SIG_DFL) != SIG_ERR;
+}
+
 /* In the child: never returns. */
 static void exec_child(const struct config *cfg, int msgfd, int envfd,
 		       int errfd, const struct envelope_env *e)
 {
 	setpgid(0, 0);
-	signal(SIGPIPE, SIG_DFL);
-	if (dup2(msgfd, 0) < 0 || dup2(envfd, 1) < 0 || dup2(errfd, 2) < 0)
+	if (!child_signals() || dup2(msgfd, 0) < 0 || dup2(envfd, 1) < 0 ||
+	    dup2(errfd, 2) < 0)
 		_exit(EXIT_EXEC_FAILED);
 	set_env("TCPREMOTEIP", e->remote_ip);
 	set_env("SMTP_SESSION_ID", e->session_id);

@@ -443,6 +443,57 @@ static void keep_problem(const char *p)
 			 "%s", p);
 }
 
+/*
+ * The signal state, set explicitly before anything else.  execve(2)
+ * resets handlers but keeps the signal mask and every SIG_IGN, and
+ * launchers leave both behind: swaks --pipe (Perl) and some tcpserver
+ * wrappers and shell scripts ignore SIGCHLD, others block signals.  With
+ * SIGCHLD ignored the kernel reaps the deliver and checkpassword
+ * programs itself, waitpid(2) fails with ECHILD, and the client gets
+ * 451 4.3.0 for a message that is already delivered (and sends it
+ * again), or 454 for a good password.  A blocked SIGTERM makes the
+ * session deaf to systemd stopping it.  And our children would inherit
+ * all of it.  So: an empty mask; SIGCHLD and every other ignored signal
+ * back to SIG_DFL (no handler survives exec, so the rest is SIG_DFL
+ * already or was set up in this process, e.g. by a sanitizer runtime,
+ * and stays); then SIGPIPE ignored, the one disposition the code relies
+ * on: a write to a closed socket or pipe (the client, OpenSSL's writes,
+ * the envelope pipe, the log) must fail with EPIPE, not kill.  The
+ * children put SIGPIPE back to SIG_DFL (queue.c, auth.c) and inherit
+ * the rest.  Nothing installs a handler: timeouts are poll(2) deadlines.
+ * Returns the number of problems (kept for the log; 421 4.3.0).
+ */
+static int signals_reset(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigset_t none;
+	char why[128];
+
+	if (sigemptyset(&none) < 0 || sigemptyset(&dfl.sa_mask) < 0 ||
+	    sigemptyset(&ign.sa_mask) < 0 ||
+	    sigprocmask(SIG_SETMASK, &none, NULL) < 0 ||
+	    sigaction(SIGCHLD, &dfl, NULL) < 0)
+		goto fail;
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction old;
+
+		/* EINVAL: SIGKILL, SIGSTOP, the C library's own real-time ones */
+		if (sigaction(sig, NULL, &old) < 0)
+			continue;
+		if (old.sa_handler == SIG_IGN && sigaction(sig, &dfl, NULL) < 0)
+			goto fail;
+	}
+	if (sigaction(SIGPIPE, &ign, NULL) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(why, sizeof why, "cannot set the signal dispositions: %s",
+		 strerror(errno));
+	keep_problem(why);
+	return 1;
+}
+
 static int check_config(void)
 {
 	int n = config_load(&cfg, report_problem);
@@ -474,7 +525,7 @@ static void greet(struct session *s)
 int main(int argc, char **argv)
 {
 	struct session *s = &sess;
-	int problems, in = 0, out = 1;
+	int problems = signals_reset(), in = 0, out = 1;
 
 	if (argc > 1) {
 		if (strcmp(argv[1], "--help") == 0) {
@@ -492,10 +543,9 @@ int main(int argc, char **argv)
 		config_usage(2);
 		return 2;
 	}
-	signal(SIGPIPE, SIG_IGN);
 	if (listen_fds() == 1)
 		in = out = LISTEN_FDS_START;
-	problems = config_load(&cfg, keep_problem);
+	problems += config_load(&cfg, keep_problem);
 	log_init(argv[0], cfg.log_mode);
 	make_id(s->id, sizeof s->id);
 	s->cfg = &cfg;
