@@ -14,22 +14,30 @@
  *	Header (64 octets): "SMTPLCK1", nslots, bucket size, a 128-bit random
  *	key for SipHash-2-4 (so a client cannot aim many addresses at one
  *	bucket), a checksum.  Slot (48 octets): key, first and last failure,
- *	locked-until, level time, failures, level, checksum (FNV-1a, never 0).
+ *	locked-until, level time, failures, level, charges in flight and the
+ *	time of the latest, checksum (FNV-1a, never 0).  The charge fields
+ *	took octets that were reserved (zero) before, so older files read
+ *	as files without charges.
  *	A slot whose checksum does not match was torn by a process killed
  *	mid-write: it counts as empty, so that one address starts afresh.
  *
  *	Keys: IPv4 as ::ffff:a.b.c.d (so IPv4-mapped IPv6 is the same
  *	address), IPv6 masked to SMTP_LOCKOUT_V6_PREFIX bits (a host has a
- *	whole /64).
+ *	whole /64), and all ones for "unknown" (no client address).
  *
  * POLICY
  *	The threshold-th failure within the window locks the address for
  *	duration << level seconds (capped at LOCKOUT_MAX_DURATION) and
- *	raises the level; a day without failures drops the level to 0.  A
- *	success clears the failures, not an active lock.
+ *	raises the level; a day without failures drops the level to 0.
+ *	The budget is exact (lockout_charge/lockout_settle): a verification
+ *	is charged before it runs and refused when failures in the window
+ *	plus charges in flight reach the threshold; a success only returns
+ *	its charge and erases nothing (failures expire with the window); a
+ *	charge older than LOCKOUT_PENDING_TTL (its process died) becomes a
+ *	failure.
  *	Eviction, when a bucket is full: an empty, torn or expired slot first;
- *	else the least recently failed slot that is not locked; else the
- *	least recently failed locked one.
+ *	else the least recently failed slot that is neither locked nor
+ *	charged; else the least recently failed of those.
  *
  * DIAGNOSTICS
  *	Functions return LOCKOUT_ERROR (lockout_open writes why); the caller
@@ -66,8 +74,10 @@ struct slot {
 	unsigned char key[16];
 	uint32_t first, last, locked_until, level_time;
 	uint16_t failures;
-	uint8_t level, reserved1;
-	uint32_t reserved2[2];
+	uint8_t level;
+	uint8_t pending;              /* verifications charged, not settled */
+	uint32_t pending_time;        /* the latest charge */
+	uint32_t reserved;
 	uint32_t sum;
 };
 
@@ -132,13 +142,56 @@ static uint64_t siphash16(const unsigned char salt[16], const unsigned char m[16
 
 /* ---- keys ------------------------------------------------------------- */
 
-bool lockout_key(const char *ip, unsigned v6_prefix, unsigned char key[16])
+/* The key of a client whose address is not known (a pipe without
+ * TCPREMOTEIP): all ones, a multicast address, which no TCP client can
+ * have, so all such clients share one count. */
+static const unsigned char unknown_key[16] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
+/* "ADDR/N": the prefix length, or -1 if absent; -2 if malformed.  The
+ * address part is copied into buf. */
+static int split_prefix(const char *text, char *buf, size_t len)
+{
+	const char *slash = strchr(text, '/');
+	size_t n = slash ? (size_t)(slash - text) : strlen(text);
+	int bits = 0;
+
+	if (n >= len)
+		return -2;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
+	if (!slash)
+		return -1;
+	if (!slash[1] || strlen(slash + 1) > 3)
+		return -2;
+	for (const char *d = slash + 1; *d; d++) {
+		if (*d < '0' || *d > '9')
+			return -2;
+		bits = bits * 10 + (*d - '0');
+	}
+	return bits;
+}
+
+bool lockout_key(const char *text, unsigned v6_prefix, unsigned char key[16])
 {
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 						  0xff, 0xff };
+	char ip[INET6_ADDRSTRLEN];
 	struct in_addr a4;
+	int bits = split_prefix(text, ip, sizeof ip);
 
+	if (bits == -2)
+		return false;
+	if (bits == -1 && strcmp(ip, LOCKOUT_UNKNOWN) == 0) {
+		memcpy(key, unknown_key, 16);
+		return true;
+	}
 	if (inet_pton(AF_INET, ip, &a4) == 1) {
+		/* an IPv4 address counts alone: only /32 names it */
+		if (bits != -1 && bits != 32)
+			return false;
 		memcpy(key, mapped, 12);
 		memcpy(key + 12, &a4, 4);
 		return true;
@@ -146,7 +199,12 @@ bool lockout_key(const char *ip, unsigned v6_prefix, unsigned char key[16])
 	if (inet_pton(AF_INET6, ip, key) != 1)
 		return false;
 	if (memcmp(key, mapped, 12) == 0)
-		return true;          /* IPv4-mapped: the IPv4 address */
+		return bits == -1 || bits == 128;  /* IPv4-mapped: the IPv4 address */
+	/* a prefix names one key only if it lies inside one counted prefix */
+	if (bits != -1 && (bits < (int)v6_prefix || bits > 128))
+		return false;
+	if (key[0] == 0xff)
+		return false;         /* multicast (RFC 4291 2.7): never a client */
 	for (unsigned bit = v6_prefix; bit < 128; bit++)
 		key[bit / 8] &= (unsigned char)~(0x80 >> (bit % 8));
 	return true;
@@ -159,6 +217,10 @@ void lockout_key_text(const unsigned char key[16], unsigned v6_prefix,
 						  0xff, 0xff };
 	char a[INET6_ADDRSTRLEN];
 
+	if (memcmp(key, unknown_key, 16) == 0) {
+		snprintf(buf, len, "%s", LOCKOUT_UNKNOWN);
+		return;
+	}
 	if (memcmp(key, mapped, 12) == 0) {
 		inet_ntop(AF_INET, key + 12, buf, (socklen_t)len);
 		return;
@@ -317,20 +379,27 @@ static uint32_t since(uint32_t now, uint32_t t)
 	return now > t ? now - t : 0;
 }
 
-/* Nothing left worth keeping: no lock, no failures in the window, and
- * the level has decayed. */
+/* Nothing left worth keeping: no lock, no verification in flight, no
+ * failures in the window, and the level has decayed. */
 static bool expired(const struct lockout *lk, const struct slot *s, uint32_t now)
 {
 	uint32_t keep = lk->pol.window > LOCKOUT_LEVEL_DECAY ? lk->pol.window
 							     : LOCKOUT_LEVEL_DECAY;
-	return s->locked_until <= now && since(now, s->last) > keep;
+	return s->locked_until <= now && s->pending == 0 &&
+	       since(now, s->last) > keep;
+}
+
+/* A slot in use right now: locked, or a verification charged to it. */
+static bool busy(const struct slot *s, uint32_t now)
+{
+	return s->locked_until > now || s->pending > 0;
 }
 
 static struct slot *take_slot(struct lockout *lk, const unsigned char key[16],
 			      uint32_t now)
 {
 	uint32_t start = bucket_start(lk, key);
-	struct slot *victim = NULL, *locked_victim = NULL;
+	struct slot *victim = NULL, *busy_victim = NULL;
 
 	for (uint32_t i = 0; i < LOCKOUT_BUCKET; i++) {
 		struct slot *s = slot_at(lk, (start + i) % lk->nslots);
@@ -338,18 +407,26 @@ static struct slot *take_slot(struct lockout *lk, const unsigned char key[16],
 			victim = s;
 			break;
 		}
-		if (s->locked_until > now) {
-			if (!locked_victim || s->last < locked_victim->last)
-				locked_victim = s;
+		if (busy(s, now)) {
+			if (!busy_victim || s->last < busy_victim->last)
+				busy_victim = s;
 		} else if (!victim || s->last < victim->last) {
 			victim = s;
 		}
 	}
 	if (!victim)
-		victim = locked_victim;
+		victim = busy_victim;
 	memset(victim, 0, sizeof *victim);
 	memcpy(victim->key, key, 16);
 	return victim;
+}
+
+static struct slot *find_or_take(struct lockout *lk, const unsigned char key[16],
+				 uint32_t now)
+{
+	struct slot *s = find(lk, key);
+
+	return s ? s : take_slot(lk, key, now);
 }
 
 static bool lock_file(struct lockout *lk, int how)
@@ -358,6 +435,21 @@ static bool lock_file(struct lockout *lk, int how)
 		if (errno != EINTR)
 			return false;
 	return true;
+}
+
+/* Takes the exclusive lock and reads the clock under it (so times in
+ * the file are monotone).  The caller unlocks with unlock_file(). */
+static bool lock_now(struct lockout *lk, uint32_t *now)
+{
+	if (!lock_file(lk, LOCK_EX))
+		return false;
+	*now = (uint32_t)time(NULL);
+	return true;
+}
+
+static void unlock_file(struct lockout *lk)
+{
+	flock(lk->fd, LOCK_UN);
 }
 
 enum lockout_result lockout_check(struct lockout *lk, const char *ip,
@@ -369,7 +461,7 @@ enum lockout_result lockout_check(struct lockout *lk, const char *ip,
 	uint32_t now = (uint32_t)time(NULL);
 
 	if (!lockout_key(ip, lk->pol.v6_prefix, key))
-		return LOCKOUT_OK;    /* "unknown": nothing to count */
+		return LOCKOUT_BADADDR;
 	if (!lock_file(lk, LOCK_SH))
 		return LOCKOUT_ERROR;
 	s = find(lk, key);
@@ -377,7 +469,7 @@ enum lockout_result lockout_check(struct lockout *lk, const char *ip,
 		r = LOCKOUT_LOCKED;
 		*until = s->locked_until;
 	}
-	flock(lk->fd, LOCK_UN);
+	unlock_file(lk);
 	return r;
 }
 
@@ -390,22 +482,9 @@ static uint32_t lock_seconds(const struct lockout_policy *pol, unsigned level)
 	return d > LOCKOUT_MAX_DURATION ? LOCKOUT_MAX_DURATION : (uint32_t)d;
 }
 
-enum lockout_result lockout_fail(struct lockout *lk, const char *ip,
-				 time_t *until)
+/* One failure; true when it locked the address. */
+static bool add_failure(struct lockout *lk, struct slot *s, uint32_t now)
 {
-	unsigned char key[16];
-	enum lockout_result r = LOCKOUT_OK;
-	uint32_t now;
-	struct slot *s;
-
-	if (!lockout_key(ip, lk->pol.v6_prefix, key))
-		return LOCKOUT_OK;
-	if (!lock_file(lk, LOCK_EX))
-		return LOCKOUT_ERROR;
-	now = (uint32_t)time(NULL);   /* read under the lock: monotone in the file */
-	s = find(lk, key);
-	if (!s)
-		s = take_slot(lk, key, now);
 	if (s->level > 0 && since(now, s->last) > LOCKOUT_LEVEL_DECAY)
 		s->level = 0;
 	if (s->failures == 0 || since(now, s->first) > lk->pol.window) {
@@ -415,36 +494,122 @@ enum lockout_result lockout_fail(struct lockout *lk, const char *ip,
 	if (s->failures < UINT16_MAX)
 		s->failures++;
 	s->last = now;
-	if (s->failures >= lk->pol.threshold) {
-		s->locked_until = now + lock_seconds(&lk->pol, s->level);
-		if (s->level < 31)
-			s->level++;
-		s->level_time = now;
-		s->failures = 0;
-		r = LOCKOUT_LOCKED;
-		*until = s->locked_until;
-	}
-	seal(s);
-	flock(lk->fd, LOCK_UN);
-	return r;
+	if (s->failures < lk->pol.threshold)
+		return false;
+	s->locked_until = now + lock_seconds(&lk->pol, s->level);
+	if (s->level < 31)
+		s->level++;
+	s->level_time = now;
+	s->failures = 0;
+	return true;
 }
 
-enum lockout_result lockout_success(struct lockout *lk, const char *ip)
+/* Brings a slot up to now: failures older than the window are gone, and
+ * charges never settled within LOCKOUT_PENDING_TTL (their process died
+ * mid-verification) count as failures: a killed session earns no
+ * guess back. */
+static void refresh(struct lockout *lk, struct slot *s, uint32_t now)
+{
+	if (s->failures > 0 && since(now, s->first) > lk->pol.window)
+		s->failures = 0;
+	if (s->pending > 0 && since(now, s->pending_time) > LOCKOUT_PENDING_TTL) {
+		unsigned n = s->pending;
+
+		s->pending = 0;
+		while (n-- > 0)
+			add_failure(lk, s, now);
+	}
+}
+
+/* The slot holds nothing any more: free it, so that `list` shows only
+ * addresses with a record. */
+static bool empty(const struct slot *s, uint32_t now)
+{
+	return s->failures == 0 && s->pending == 0 && s->level == 0 &&
+	       s->locked_until <= now;
+}
+
+enum lockout_result lockout_charge(struct lockout *lk, const char *ip,
+				   time_t *until)
 {
 	unsigned char key[16];
+	enum lockout_result r = LOCKOUT_OK;
+	uint32_t now;
 	struct slot *s;
 
 	if (!lockout_key(ip, lk->pol.v6_prefix, key))
-		return LOCKOUT_OK;
-	if (!lock_file(lk, LOCK_EX))
+		return LOCKOUT_BADADDR;
+	if (!lock_now(lk, &now))
 		return LOCKOUT_ERROR;
-	s = find(lk, key);
-	if (s && s->failures > 0) {
-		s->failures = 0;
-		seal(s);
+	s = find_or_take(lk, key, now);
+	refresh(lk, s, now);
+	if (s->locked_until > now) {
+		*until = s->locked_until;
+		r = LOCKOUT_LOCKED;
+	} else if ((unsigned)s->failures + s->pending >= lk->pol.threshold ||
+		   s->pending == UINT8_MAX) {
+		r = LOCKOUT_SPENT;    /* the rest of the budget is in flight */
+	} else {
+		s->pending++;
+		s->pending_time = now;
 	}
-	flock(lk->fd, LOCK_UN);
-	return LOCKOUT_OK;
+	seal(s);
+	unlock_file(lk);
+	return r;
+}
+
+enum lockout_result lockout_settle(struct lockout *lk, const char *ip,
+				   bool failed, time_t *until)
+{
+	unsigned char key[16];
+	enum lockout_result r = LOCKOUT_OK;
+	uint32_t now;
+	struct slot *s;
+
+	if (!lockout_key(ip, lk->pol.v6_prefix, key))
+		return LOCKOUT_BADADDR;
+	if (!lock_now(lk, &now))
+		return LOCKOUT_ERROR;
+	/* evicted since the charge (a full bucket): a failure starts anew */
+	s = failed ? find_or_take(lk, key, now) : find(lk, key);
+	if (s) {
+		refresh(lk, s, now);
+		if (s->pending > 0)
+			s->pending--;
+		if (failed && add_failure(lk, s, now)) {
+			*until = s->locked_until;
+			r = LOCKOUT_LOCKED;
+		}
+		if (empty(s, now))
+			memset(s, 0, sizeof *s);
+		else
+			seal(s);
+	}
+	unlock_file(lk);
+	return r;
+}
+
+enum lockout_result lockout_fail(struct lockout *lk, const char *ip,
+				 time_t *until)
+{
+	unsigned char key[16];
+	enum lockout_result r = LOCKOUT_OK;
+	uint32_t now;
+	struct slot *s;
+
+	if (!lockout_key(ip, lk->pol.v6_prefix, key))
+		return LOCKOUT_BADADDR;
+	if (!lock_now(lk, &now))
+		return LOCKOUT_ERROR;
+	s = find_or_take(lk, key, now);
+	refresh(lk, s, now);
+	if (add_failure(lk, s, now)) {
+		*until = s->locked_until;
+		r = LOCKOUT_LOCKED;
+	}
+	seal(s);
+	unlock_file(lk);
+	return r;
 }
 
 enum lockout_result lockout_unlock(struct lockout *lk, const char *ip,
@@ -455,7 +620,7 @@ enum lockout_result lockout_unlock(struct lockout *lk, const char *ip,
 
 	*found = false;
 	if (!lockout_key(ip, lk->pol.v6_prefix, key))
-		return LOCKOUT_ERROR;
+		return LOCKOUT_BADADDR;
 	if (!lock_file(lk, LOCK_EX))
 		return LOCKOUT_ERROR;
 	s = find(lk, key);
@@ -493,6 +658,7 @@ int lockout_walk(struct lockout *lk,
 		e.locked_until = s->locked_until;
 		e.failures = s->failures;
 		e.level = s->level;
+		e.pending = s->pending;
 		fn(&e, arg);
 	}
 	flock(lk->fd, LOCK_UN);

@@ -17,6 +17,12 @@ struct lockout_policy {
 
 #define LOCKOUT_MAX_DURATION 86400   /* the doubling stops here */
 #define LOCKOUT_LEVEL_DECAY  86400   /* a day without failures: level 0 */
+/* A charge not settled within this many seconds belongs to a process that
+ * died mid-verification; it then counts as a failure.  Well above the
+ * longest verification (a checkpassword program, at most 30 s). */
+#define LOCKOUT_PENDING_TTL  300
+/* The address text of a client whose address is not known. */
+#define LOCKOUT_UNKNOWN      "unknown"
 
 /* One slot as the admin tool shows it. */
 struct lockout_entry {
@@ -25,6 +31,7 @@ struct lockout_entry {
 	uint32_t locked_until;
 	uint16_t failures;
 	uint8_t level;           /* locks so far (for doubling) */
+	uint8_t pending;         /* verifications in flight */
 };
 
 struct lockout {
@@ -35,7 +42,11 @@ struct lockout {
 	struct lockout_policy pol;
 };
 
-enum lockout_result { LOCKOUT_OK, LOCKOUT_LOCKED, LOCKOUT_ERROR };
+/* LOCKED: locked now (*until says till when).  SPENT: not locked, but
+ * the rest of the address's budget is charged to verifications still in
+ * flight.  BADADDR: not an address lockout_key() takes. */
+enum lockout_result { LOCKOUT_OK, LOCKOUT_LOCKED, LOCKOUT_SPENT,
+		      LOCKOUT_BADADDR, LOCKOUT_ERROR };
 
 /* Opens (creating with nslots when missing; nslots 0: never creates) the
  * state file.  On error
@@ -43,16 +54,33 @@ enum lockout_result { LOCKOUT_OK, LOCKOUT_LOCKED, LOCKOUT_ERROR };
 int lockout_open(struct lockout *lk, const char *path, uint32_t nslots,
 		 const struct lockout_policy *pol, char *err, size_t errlen);
 void lockout_close(struct lockout *lk);
-/* Address text -> 16-byte key (v4 mapped, v6 masked); false if not an IP. */
-bool lockout_key(const char *ip, unsigned v6_prefix, unsigned char key[16]);
+/* Address text -> 16-byte key; false if it names no key.  Takes an IPv4
+ * or IPv6 address, "unknown" (one key for all clients without a known
+ * address), and the forms lockout_key_text() prints: A.B.C.D/32 and an
+ * IPv6 prefix at least as long as v6_prefix ("2001:db8::/64"). */
+bool lockout_key(const char *text, unsigned v6_prefix, unsigned char key[16]);
 /* Is ip locked now?  *until gets the end of the lock. */
 enum lockout_result lockout_check(struct lockout *lk, const char *ip,
 				  time_t *until);
-/* Records one failure; LOCKOUT_LOCKED when this one locked the address. */
+/*
+ * The exact budget: a session charges one attempt before it verifies a
+ * password, and settles it after the verdict, each in one short critical
+ * section (the flock is never held across crypt()).  A charge is refused
+ * (LOCKED or SPENT) when failures in the window plus charges in flight
+ * reach the threshold, so no more than threshold passwords are ever
+ * verified per address per window, however many sessions run at once.
+ */
+enum lockout_result lockout_charge(struct lockout *lk, const char *ip,
+				   time_t *until);
+/* Settles one charge: a failure counts (LOCKED when it locked the
+ * address), a success only returns the charge -- it never erases the
+ * failures that other guesses ran up; they expire with the window. */
+enum lockout_result lockout_settle(struct lockout *lk, const char *ip,
+				   bool failed, time_t *until);
+/* Records one failure without a charge (a refusal that verified
+ * nothing, or another service's report); LOCKED when it locked. */
 enum lockout_result lockout_fail(struct lockout *lk, const char *ip,
 				 time_t *until);
-/* A successful login: forget the failures (an active lock stays). */
-enum lockout_result lockout_success(struct lockout *lk, const char *ip);
 /* Admin: remove the address's entry entirely (lock, failures, level). */
 enum lockout_result lockout_unlock(struct lockout *lk, const char *ip,
 				   bool *found);

@@ -8,11 +8,15 @@
  *	"fail" records one failed login, as a session does, with the policy
  *	of $SMTP_LOCKOUT_THRESHOLD, _WINDOW, _DURATION: other services (an
  *	IMAP server's log watcher, say) can feed the same state file.
+ *	ADDRESS is an IPv4 or IPv6 address, "unknown" (clients whose address
+ *	was not known), or what `list` prints: A.B.C.D/32 or an IPv6 prefix
+ *	no shorter than SMTP_LOCKOUT_V6_PREFIX (2001:db8::/64); any address
+ *	inside a listed prefix names the same entry (lockout_key()).
  *
  * DIAGNOSTICS
  *	Exit 0: done (check: not locked).  1: check: locked; unlock: no
- *	entry for the address.  2: usage.  3: the state file cannot be
- *	opened or is corrupt.
+ *	entry for the address.  2: usage.  3: not an address, or the state
+ *	file cannot be opened or is corrupt.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +38,9 @@ static void usage(FILE *f)
 		"       smtp-lockout [-f FILE] fail ADDRESS\n"
 		"       smtp-lockout [-f FILE] clear\n"
 		"FILE defaults to $SMTP_LOCKOUT_FILE.  Exit: 0 ok / not locked,\n"
-		"1 locked (check, fail) or no entry (unlock), 2 usage, 3 file error.\n");
+		"1 locked (check, fail) or no entry (unlock), 2 usage,\n"
+		"3 not an address, or file error.  ADDRESS: an IP address, a\n"
+		"prefix as list prints it (2001:db8::/64), or unknown.\n");
 }
 
 static void iso_time(uint32_t t, char *buf, size_t len)
@@ -83,6 +89,7 @@ int main(int argc, char **argv)
 	struct lockout lk;
 	char err[512];
 	int opt, rc = 0;
+	unsigned char key[16];
 
 	while ((opt = getopt(argc, argv, "f:h")) != -1) {
 		if (opt == 'f') {
@@ -105,6 +112,11 @@ int main(int argc, char **argv)
 	pol.threshold = env_uint("SMTP_LOCKOUT_THRESHOLD", 5, 1000);
 	pol.window = env_uint("SMTP_LOCKOUT_WINDOW", 900, 30 * 86400);
 	pol.duration = env_uint("SMTP_LOCKOUT_DURATION", 900, 86400);
+	if (argc == 2 && !lockout_key(argv[1], pol.v6_prefix, key)) {
+		fprintf(stderr, "smtp-lockout: %s: not an address or a prefix "
+			"of at least /%u\n", argv[1], pol.v6_prefix);
+		return EXIT_FILE;
+	}
 	if (lockout_open(&lk, file, strcmp(argv[0], "fail") ? 0 :
 			 env_uint("SMTP_LOCKOUT_SLOTS", 65536, 1 << 24),
 			 &pol, err, sizeof err) < 0) {

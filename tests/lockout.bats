@@ -236,6 +236,61 @@ IN
 	assert_failure 3
 }
 
+@test "smtp-lockout takes what list prints: a /64 prefix, an address inside it; garbage exits 3" {
+	# before the fix: check 2001:db8::/64 said "not locked" (exit 0),
+	# unlock exited 3, and check bogus said "not locked" (exit 0)
+	export SMTP_LOCKOUT_THRESHOLD=2
+	fail_n 2 2001:db8::5
+	run "$LOCKOUT" list
+	assert_line --index 1 --regexp '^2001:db8::/64 +0 +20[0-9-]+T[0-9:]+Z +1 '
+	run "$LOCKOUT" check 2001:db8::/64
+	assert_failure 1
+	assert_output --regexp '^2001:db8::/64 locked until 20'
+	run "$LOCKOUT" check 2001:db8::ffff:1
+	assert_failure 1
+	run "$LOCKOUT" check 2001:db8:0:0:8000::/80     # inside the /64
+	assert_failure 1
+	run "$LOCKOUT" check 2001:db8:0:1::/64           # the next /64
+	assert_success
+	assert_output "2001:db8:0:1::/64 not locked"
+	for bad in bogus 2001:db8::/48 2001:db8::/129 2001:db8::/ 192.0.2.1/24 \
+		192.0.2.1/x 256.1.1.1 ff02::1 ''; do
+		run "$LOCKOUT" check "$bad"
+		assert_failure 3
+		assert_output --partial 'not an address'
+		run "$LOCKOUT" unlock "$bad"
+		assert_failure 3
+	done
+	run "$LOCKOUT" check 192.0.2.1/32
+	assert_success
+	run "$LOCKOUT" unlock 2001:db8::/64
+	assert_success
+	assert_output "2001:db8::/64 unlocked"
+	run "$LOCKOUT" check 2001:db8::5
+	assert_success
+}
+
+@test "a client without a known address is counted as 'unknown' and locked out like any other" {
+	# before the fix: over a pipe without TCPREMOTEIP nothing was counted
+	export SMTP_LOCKOUT_THRESHOLD=2
+	unset TCPREMOTEIP REMOTE_ADDR
+	run "$LOCKOUT" fail unknown
+	assert_success
+	run "$LOCKOUT" list
+	assert_line --index 1 --regexp '^unknown +1 +- +0 +20'
+	run "$LOCKOUT" fail unknown
+	assert_failure 1
+	run smtp <<<'QUIT'
+	assert_output "421 4.7.0 mx.test Too many failed logins, try again later"
+	grep -q 'locked_out id=.* client=unknown .*when=connect' "$LOG"
+	run "$LOCKOUT" check unknown
+	assert_failure 1
+	# a real address is not affected
+	export TCPREMOTEIP=192.0.2.1
+	run smtp <<<'QUIT'
+	assert_line --index 0 "220 mx.test ESMTP smtp-session"
+}
+
 @test "the state file is created 0600 with the configured slots" {
 	export SMTP_LOCKOUT_SLOTS=1000
 	run smtp <<<'QUIT'
