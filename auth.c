@@ -31,10 +31,13 @@
  *	runs its remaining arguments on success: configure e.g.
  *	SMTP_CHECKPASSWORD="/usr/bin/checkpassword /bin/true".
  *
- *	Failure: every refused credential goes through auth_failed().  It
- *	logs the user and the reason, counts the failure, waits until
- *	AUTH_FAIL_DELAY_MS after the check began (so a wrong password, an
- *	unknown user and a slow or fast hash all answer at the same moment),
+ *	Failure: every refused credential goes through auth_failed() (or
+ *	auth_refused(), for a verified one).  It logs the user and the
+ *	reason, counts the failure, waits until SMTP_AUTH_FAIL_DELAY ms
+ *	after the check began (so a wrong password, an unknown user and a
+ *	slow or fast hash all answer at the same moment: --check-config
+ *	measures every hash setting in SMTP_PASSWD and refuses one that takes
+ *	more than half the delay; one that overruns it anyway is logged),
  *	replies 535 5.7.8, and after AUTH_MAX_FAILURES in one session adds
  *	421 4.7.0 and ends the session.  A 535 is a 5xx, so it also counts
  *	toward SMTP_MAX_ERRORS in reply().
@@ -43,10 +46,14 @@
  *	auth_failed() is the one place where a credential failure is known:
  *	it records the failure for the client address (gate_auth_failed(),
  *	lockout.c) and, when that locks the address, answers 421 4.7.0 after
- *	the 535.  auth_succeeded() clears the address's count.  The lockout
- *	is checked (gate_auth_check()) once the mechanism is known, before
- *	anything is read or crypt_rn() is paid for; SMTP_AUTH_COUNTRIES is
- *	checked before the credentials and refuses through auth_failed().
+ *	the 535.  The lockout is checked (gate_auth_check()) once the
+ *	mechanism is known, before anything is read.  Then, before a password
+ *	is verified, finish() charges the attempt to the address's budget
+ *	(gate_auth_charge()): a locked address, or one whose remaining
+ *	guesses are all being verified by other sessions, gets 421 4.7.0 and
+ *	no verification.  The verdict settles the charge: a failure counts,
+ *	a success or a temporary failure erases nothing.  SMTP_AUTH_COUNTRIES
+ *	is checked before the credentials and refuses through auth_failed().
  *
  * SECRETS
  *	The password, the decoded SASL messages, the response lines, the
@@ -60,7 +67,7 @@
  *	longer → 500 5.5.6.  User names up to 255 octets, no control
  *	characters; longer or odd names never authenticate.  The checkpassword
  *	message is at most 512 octets (checkpassword(8)); a longer one is a
- *	bad credential.  AUTH_FAIL_DELAY_MS (1000), AUTH_MAX_FAILURES (3) and
+ *	bad credential.  AUTH_MAX_FAILURES (3) and
  *	CHECKPW_TIMEOUT (30 s) are compile-time constants.
  *
  * DIAGNOSTICS
@@ -87,9 +94,6 @@
 
 #include "smtp-session.h"
 
-#ifndef AUTH_FAIL_DELAY_MS
-#define AUTH_FAIL_DELAY_MS 1000
-#endif
 #ifndef AUTH_MAX_FAILURES
 #define AUTH_MAX_FAILURES 3
 #endif
@@ -178,21 +182,36 @@ static long b64_decode(const char *in, size_t n, char *out, size_t cap)
 	return (long)o;
 }
 
-/* Sleeps until AUTH_FAIL_DELAY_MS after check_started (after now when
- * no check was started: a refusal before any credential was looked at). */
-static void failure_delay(void)
+/* Sleeps until SMTP_AUTH_FAIL_DELAY after check_started (after now when
+ * no check was started: a refusal before any credential was looked at).
+ * A verification that took longer than that gives its hash away by its
+ * timing: it is logged for the admin (--check-config refuses such hashes
+ * before they are used). */
+static void failure_delay(const struct session *s)
 {
-	struct timespec until;
+	unsigned ms = s->cfg->auth_fail_delay;
+	struct timespec until, now;
 
 	if (check_started.tv_sec == 0 && check_started.tv_nsec == 0)
 		clock_gettime(CLOCK_MONOTONIC, &check_started);
 	until = check_started;
-
-	until.tv_sec += AUTH_FAIL_DELAY_MS / 1000;
-	until.tv_nsec += (long)(AUTH_FAIL_DELAY_MS % 1000) * 1000000;
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000;
 	if (until.tv_nsec >= 1000000000) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (ms > 0 && (now.tv_sec > until.tv_sec ||
+		       (now.tv_sec == until.tv_sec && now.tv_nsec > until.tv_nsec))) {
+		char took[24];
+		long long t = (now.tv_sec - check_started.tv_sec) * 1000LL +
+			      (now.tv_nsec - check_started.tv_nsec) / 1000000;
+
+		snprintf(took, sizeof took, "%lld", t);
+		log_event("auth_slow_hash", "ms", took, "reason",
+			  "verification slower than SMTP_AUTH_FAIL_DELAY", NULL);
+		return;
 	}
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL)
 	       == EINTR)
@@ -213,24 +232,33 @@ void auth_session_reset(void)
 	failures = 0;
 }
 
-void auth_failed(struct session *s, const char *user, const char *why)
+/* Counts and logs a refused credential (before the lockout's verdict,
+ * so the log reads in order). */
+static void log_failure(const char *user, const char *why)
 {
 	char count[16];
-	bool locked;
 
 	failures++;
 	snprintf(count, sizeof count, "%u", failures);
 	log_event("auth", "mechanism", mechanism, "user", user ? user : "",
 		  "result", "failed", "reason", why, "failures", count, NULL);
-	locked = gate_auth_failed(s);      /* the shared lockout (gate.c) */
+}
+
+/* The answer to a refused credential: 535 at the fixed moment, then 421
+ * when the address is now locked or the session used up its tries. */
+static void answer_failure(struct session *s, bool locked)
+{
+	char count[16];
+
 	io_flush(&s->io);
-	failure_delay();
+	failure_delay(s);
 	reply(s, 535, "5.7.8", "Authentication credentials invalid");
 	if (locked) {
 		reply(s, 421, "4.7.0", "%s Too many failed logins, try again later",
 		      s->cfg->hostname);
 		session_end(s, "locked_out");
 	} else if (failures >= AUTH_MAX_FAILURES) {
+		snprintf(count, sizeof count, "%u", failures);
 		log_event("auth_limit", "failures", count, NULL);
 		reply(s, 421, "4.7.0", "%s Too many failed logins, closing connection",
 		      s->cfg->hostname);
@@ -238,9 +266,21 @@ void auth_failed(struct session *s, const char *user, const char *why)
 	}
 }
 
+void auth_failed(struct session *s, const char *user, const char *why)
+{
+	log_failure(user, why);
+	answer_failure(s, gate_auth_failed(s));   /* the shared lockout */
+}
+
+/* A charged verification said no: it settles the charge as a failure. */
+static void auth_refused(struct session *s, const char *user, const char *why)
+{
+	log_failure(user, why);
+	answer_failure(s, gate_auth_settle(s, true));
+}
+
 static void auth_succeeded(struct session *s, const char *user)
 {
-	gate_auth_succeeded(s);            /* clears the address's count */
 	snprintf(s->auth_user, sizeof s->auth_user, "%s", user);
 	s->authenticated = true;
 	log_event("auth", "mechanism", mechanism, "user", user, "result", "ok",
@@ -493,6 +533,108 @@ static enum verdict run_checkpassword(struct session *s, const char *user,
 	return V_TEMP;
 }
 
+/* ---- --check-config: what each hash costs ------------------------------ */
+
+#define COST_SETTINGS_MAX 32           /* distinct settings measured */
+
+/* The setting of a hash: all but its last "$" field (the hash proper);
+ * two salt characters for a DES hash. */
+static size_t setting_len(const char *hash)
+{
+	const char *dollar = strrchr(hash, '$');
+
+	if (hash[0] != '$' || !dollar)
+		return strlen(hash) < 2 ? strlen(hash) : 2;
+	return (size_t)(dollar - hash);
+}
+
+/* Milliseconds one crypt_rn() of hash takes, in a child killed after
+ * limit ms (a bcrypt cost of 31 would run for days); -1 when it did not
+ * finish in time or could not be run. */
+static long long hash_cost(const char *hash, int limit)
+{
+	long long start = mono_ms();
+	int st;
+	bool done;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		(void)crypt_check("smtp-session cost probe", hash);
+		_exit(0);
+	}
+	done = wait_child(pid, limit);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return done ? mono_ms() - start : -1;
+}
+
+/* Reports a user whose hash would answer a wrong password later than
+ * the failure delay; once per distinct setting. */
+static int check_cost(const struct config *cfg, const char *user,
+		      const char *hash, char seen[][CRYPT_GENSALT_OUTPUT_SIZE],
+		      unsigned *nseen, void (*report)(const char *))
+{
+	unsigned limit = cfg->auth_fail_delay / 2;
+	size_t n = setting_len(hash);
+	char msg[512];
+	long long ms;
+
+	if (n == 0 || n >= CRYPT_GENSALT_OUTPUT_SIZE || hash[0] == '!' ||
+	    hash[0] == '*' || *nseen >= COST_SETTINGS_MAX)
+		return 0;
+	for (unsigned i = 0; i < *nseen; i++)
+		if (strlen(seen[i]) == n && memcmp(seen[i], hash, n) == 0)
+			return 0;
+	memcpy(seen[*nseen], hash, n);
+	seen[(*nseen)++][n] = '\0';
+	ms = hash_cost(hash, (int)limit);
+	if (ms >= 0 && ms <= limit)
+		return 0;
+	snprintf(msg, sizeof msg,
+		 "SMTP_PASSWD: user %.64s: the hash takes %s%lld ms to verify, "
+		 "over half of SMTP_AUTH_FAIL_DELAY (%u ms), so its 535 would "
+		 "come late and show that the user exists; rehash it with a "
+		 "cheaper setting or raise SMTP_AUTH_FAIL_DELAY", user,
+		 ms < 0 ? "more than " : "", ms < 0 ? (long long)limit : ms,
+		 cfg->auth_fail_delay);
+	if (report)
+		report(msg);
+	return 1;
+}
+
+int auth_check_costs(const struct config *cfg, void (*report)(const char *))
+{
+	static char seen[COST_SETTINGS_MAX][CRYPT_GENSALT_OUTPUT_SIZE];
+	unsigned nseen = 0;
+	int count = 0;
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+
+	if (!cfg->passwd || !(f = fopen(cfg->passwd, "re")))
+		return 0;                 /* check_auth_files() said why */
+	while ((len = getline(&buf, &cap, f)) >= 0) {
+		char *colon, *end;
+
+		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+			buf[--len] = '\0';
+		colon = strchr(buf, ':');
+		if (len == 0 || buf[0] == '#' || !colon)
+			continue;
+		*colon = '\0';
+		if ((end = strchr(colon + 1, ':')))
+			*end = '\0';
+		count += check_cost(cfg, buf, colon + 1, seen, &nseen, report);
+	}
+	free(buf);
+	fclose(f);
+	return count;
+}
+
 /* ---- the check ------------------------------------------------------ */
 
 static enum verdict check_credentials(struct session *s, const char *user,
@@ -552,13 +694,29 @@ static void finish(struct session *s, const char *user, size_t ulen,
 		auth_failed(s, shown, "country not allowed");
 		return;
 	}
+	/* the attempt is charged to the address before it is verified, so
+	 * concurrent sessions cannot verify more than the lockout allows */
+	switch (gate_auth_charge(s)) {
+	case GATE_AUTH_LOCKED:             /* 421 sent, the session ends */
+		return;
+	case GATE_AUTH_TEMPFAIL:
+		auth_tempfail(s, shown, "lockout store unusable");
+		return;
+	case GATE_AUTH_OK:
+		break;
+	}
 	v = check_credentials(s, user, ulen, pass, plen, &why);
+	if (v == V_BAD) {
+		auth_refused(s, shown, why);
+		return;
+	}
+	/* a success or a temporary failure only returns the charge: it
+	 * erases no failure that other guesses ran up */
+	gate_auth_settle(s, false);
 	if (v == V_OK)
 		auth_succeeded(s, user);
-	else if (v == V_TEMP)
-		auth_tempfail(s, shown, why);
 	else
-		auth_failed(s, shown, why);
+		auth_tempfail(s, shown, why);
 }
 
 /* ---- the exchange --------------------------------------------------- */

@@ -56,6 +56,7 @@ const struct config_var config_vars[] = {
 	{ "SMTP_AUTH", "off", "off, optional or required (required: MAIL before AUTH gets 530 5.7.0)" },
 	{ "SMTP_AUTH_PLAINTEXT", "0", "1: AUTH offered without TLS (default: only after TLS, 538 5.7.11 before)" },
 	{ "SMTP_PASSWD", "unset", "file of user:crypt-hash lines (yescrypt, sha512crypt, sha256crypt, bcrypt); mode 0600 or stricter" },
+	{ "SMTP_AUTH_FAIL_DELAY", "1000", "milliseconds from a credential check to its 535; must exceed every hash's cost" },
 	{ "SMTP_CHECKPASSWORD", "unset", "checkpassword program and arguments, split on spaces (fd 3: user\\0pass\\0\\0)" },
 	{ "SMTP_LOG", "auto", "journal, stderr or auto (journal when JOURNAL_STREAM is stderr)" },
 	{ "SMTP_ALLOW_ROOT", "0", "1: serve even with effective uid 0" },
@@ -344,6 +345,8 @@ static void load_auth(struct config *cfg, struct problems *p)
 	cfg->auth = (enum auth_mode)parse_word(p, "SMTP_AUTH", modes, AUTH_OFF);
 	cfg->auth_plaintext = parse_bool(p, "SMTP_AUTH_PLAINTEXT");
 	cfg->passwd = parse_path_var(p, "SMTP_PASSWD", NULL);
+	cfg->auth_fail_delay = (unsigned)parse_num(p, "SMTP_AUTH_FAIL_DELAY",
+						   1000, 100, 60000);
 	cfg->checkpassword = v;
 	cfg->checkpassword_argv[0] = NULL;
 	if (v)
@@ -470,6 +473,7 @@ int config_check_files(const struct config *cfg, void (*report)(const char *))
 			strerror(errno));
 	check_gate_files(cfg, &p);
 	check_auth_files(cfg, &p);
+	p.count += auth_check_costs(cfg, report);
 	if (cfg->tls_cert || cfg->tls_key || cfg->tls_ticket_keys)
 		p.count += tls_check_files(cfg, report);
 	return p.count;

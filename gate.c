@@ -7,9 +7,13 @@
  *	(554 5.7.1); a locked-out address is refused (421 4.7.0); then
  *	SMTP_GREET_DELAY seconds pass, and a client that talks before the
  *	greeting is refused (554 5.5.1; RFC 5321 4.3.1 says the client waits).
- *	For AUTH (auth.c): gate_auth_check() before an exchange, and
- *	gate_auth_failed() / gate_auth_succeeded() after it, update the
- *	shared lockout state (lockout.c).
+ *	For AUTH (auth.c): gate_auth_check() before an exchange refuses a
+ *	locked address early; gate_auth_charge() before a password is
+ *	verified and gate_auth_settle() after the verdict keep the exact
+ *	per-address budget of lockout.c (at most SMTP_LOCKOUT_THRESHOLD
+ *	verifications per window, however many sessions run at once);
+ *	gate_auth_failed() counts a refusal that verified nothing.  A client
+ *	whose address is not known is counted as "unknown".
  *
  * DIAGNOSTICS
  *	A lockout store that cannot be opened or is corrupt is logged once;
@@ -53,27 +57,43 @@ static void time_text(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Is the client locked out?  Replies 421 and returns LOCKOUT_LOCKED if
- * so; LOCKOUT_ERROR when the store cannot be read (logged). */
-static enum lockout_result locked_out(struct session *s, const char *when)
+/* The address the lockout counts: the client's, or LOCKOUT_UNKNOWN for
+ * a client whose address is not known (a pipe without TCPREMOTEIP), so
+ * that such clients are counted too, all under one key. */
+static const char *lockout_addr(const struct session *s)
 {
-	time_t until = 0;
-	char t[32];
-	enum lockout_result r;
+	unsigned char key[16];
 
-	if (!store_ok)
-		return LOCKOUT_OK;
-	r = lockout_check(&store, s->client_ip, &until);
-	if (r == LOCKOUT_ERROR)
-		log_event("lockout_error", "error", "cannot read the state file",
-			  "when", when, NULL);
-	if (r != LOCKOUT_LOCKED)
-		return r;
+	return lockout_key(s->client_ip, s->cfg->lockout_v6_prefix, key)
+	       ? s->client_ip : LOCKOUT_UNKNOWN;
+}
+
+static void refuse_locked(struct session *s, const char *when, time_t until)
+{
+	char t[32];
+
 	time_text(until, t, sizeof t);
 	log_event("locked_out", "when", when, "until", t, NULL);
 	reply(s, 421, "4.7.0", "%s Too many failed logins, try again later",
 	      s->cfg->hostname);
 	session_end(s, "locked_out");
+}
+
+/* Is the client locked out?  Replies 421 and returns LOCKOUT_LOCKED if
+ * so; LOCKOUT_ERROR when the store cannot be read (logged). */
+static enum lockout_result locked_out(struct session *s, const char *when)
+{
+	time_t until = 0;
+	enum lockout_result r;
+
+	if (!store_ok)
+		return LOCKOUT_OK;
+	r = lockout_check(&store, lockout_addr(s), &until);
+	if (r == LOCKOUT_ERROR)
+		log_event("lockout_error", "error", "cannot read the state file",
+			  "when", when, NULL);
+	if (r == LOCKOUT_LOCKED)
+		refuse_locked(s, when, until);
 	return r;
 }
 
@@ -168,28 +188,68 @@ bool gate_auth_country_ok(const struct session *s)
 	return country_listed(s->cfg->auth_countries, s->country);
 }
 
-bool gate_auth_failed(struct session *s)
+enum gate_auth gate_auth_charge(struct session *s)
 {
 	time_t until = 0;
-	char t[32];
 
+	if (!s->cfg->lockout_file)
+		return GATE_AUTH_OK;
 	if (!store_ok)
-		return false;
-	switch (lockout_fail(&store, s->client_ip, &until)) {
+		return GATE_AUTH_TEMPFAIL;
+	switch (lockout_charge(&store, lockout_addr(s), &until)) {
+	case LOCKOUT_OK:
+		return GATE_AUTH_OK;
 	case LOCKOUT_LOCKED:
-		time_text(until, t, sizeof t);
-		log_event("lockout", "until", t, NULL);
-		return true;
-	case LOCKOUT_ERROR:
-		log_event("lockout_error", "error", "cannot record a failure", NULL);
-		return false;
+		refuse_locked(s, "verify", until);
+		return GATE_AUTH_LOCKED;
+	case LOCKOUT_SPENT:
+		/* not locked yet, but every guess left is being verified by
+		 * another session: this one is not */
+		log_event("locked_out", "when", "verify", "reason",
+			  "budget in flight", NULL);
+		reply(s, 421, "4.7.0", "%s Too many failed logins, try again later",
+		      s->cfg->hostname);
+		session_end(s, "locked_out");
+		return GATE_AUTH_LOCKED;
 	default:
-		return false;
+		log_event("lockout_error", "error", "cannot charge an attempt", NULL);
+		return GATE_AUTH_TEMPFAIL;
 	}
 }
 
-void gate_auth_succeeded(struct session *s)
+/* Logs what a lockout update returned; true when it locked. */
+static bool locked_by(enum lockout_result r, time_t until, const char *what)
 {
-	if (store_ok && lockout_success(&store, s->client_ip) != LOCKOUT_OK)
-		log_event("lockout_error", "error", "cannot record a success", NULL);
+	char t[32];
+
+	if (r == LOCKOUT_LOCKED) {
+		time_text(until, t, sizeof t);
+		log_event("lockout", "until", t, NULL);
+		return true;
+	}
+	if (r != LOCKOUT_OK)
+		log_event("lockout_error", "error", what, NULL);
+	return false;
+}
+
+bool gate_auth_settle(struct session *s, bool failed)
+{
+	time_t until = 0;
+	enum lockout_result r;
+
+	if (!store_ok)
+		return false;
+	r = lockout_settle(&store, lockout_addr(s), failed, &until);
+	return locked_by(r, until, "cannot settle an attempt");
+}
+
+bool gate_auth_failed(struct session *s)
+{
+	time_t until = 0;
+	enum lockout_result r;
+
+	if (!store_ok)
+		return false;
+	r = lockout_fail(&store, lockout_addr(s), &until);
+	return locked_by(r, until, "cannot record a failure");
 }

@@ -61,6 +61,7 @@ struct config {
 	enum auth_mode auth;
 	bool auth_plaintext;
 	const char *passwd, *checkpassword;
+	unsigned auth_fail_delay;         /* ms from the check to a 535 */
 	char *checkpassword_argv[DELIVER_ARGV_MAX + 1];  /* NULL[0]: unset */
 	const char *log_mode;
 	/* lockout, GeoIP, greet delay (gate.c) */
@@ -317,6 +318,10 @@ void auth_session_reset(void);
 /* Every refused credential (535) goes through here: log, count (lockout),
  * fixed delay, 535, and 421 after the session's third failure. */
 void auth_failed(struct session *s, const char *user, const char *why);
+/* --check-config: each distinct hash setting in SMTP_PASSWD must verify
+ * within half of SMTP_AUTH_FAIL_DELAY; reports and counts those that do
+ * not. */
+int auth_check_costs(const struct config *cfg, void (*report)(const char *));
 
 /* ---- tls.c: every OpenSSL call lives there -------------------------- */
 
@@ -346,8 +351,15 @@ bool gate_connect(struct session *s);
 /* Before an AUTH exchange: LOCKED has sent 421; TEMPFAIL: answer 454. */
 enum gate_auth gate_auth_check(struct session *s);
 bool gate_auth_country_ok(const struct session *s);
-/* After a failed AUTH; true when this failure locked the address. */
+/* Before a password is verified: charge one attempt to the address's
+ * budget (lockout_charge()).  LOCKED has sent 421 (locked, or the budget
+ * is spent by verifications in flight); TEMPFAIL: answer 454. */
+enum gate_auth gate_auth_charge(struct session *s);
+/* After the verdict on a charged attempt; true when this failure locked
+ * the address.  A success returns the charge and erases nothing. */
+bool gate_auth_settle(struct session *s, bool failed);
+/* A refusal that verified no password (malformed message, country):
+ * one failure; true when it locked the address. */
 bool gate_auth_failed(struct session *s);
-void gate_auth_succeeded(struct session *s);
 
 #endif

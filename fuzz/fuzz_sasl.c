@@ -5,7 +5,7 @@
  *
  * HOW
  *	auth.c is #included (its static functions become callable without
- *	exporting anything) with AUTH_FAIL_DELAY_MS 0.  The session around
+ *	exporting anything) with a zero SMTP_AUTH_FAIL_DELAY.  The session around
  *	it is stubbed below: reply(), log_event() and the gate_*() hooks
  *	record what auth.c did; io_getline() hands out the 334 responses
  *	from memory; gate_auth_country_ok() says no, so every well-formed
@@ -37,7 +37,6 @@
  *	- afterwards auth.c's secret buffers (line, decoded, login_user) and
  *	  the initial response in the command line are all zero.
  */
-#define AUTH_FAIL_DELAY_MS 0
 #include "../auth.c"
 
 #include <stdarg.h>
@@ -142,7 +141,10 @@ enum io_status io_getline(struct io *io, char *buf, size_t cap, size_t *len,
 enum gate_auth gate_auth_check(struct session *s) { (void)s; return GATE_AUTH_OK; }
 bool gate_auth_country_ok(const struct session *s) { (void)s; return false; }
 bool gate_auth_failed(struct session *s) { (void)s; return false; }
-void gate_auth_succeeded(struct session *s) { (void)s; abort(); }
+/* the country check refuses first: nothing is ever charged or settled */
+enum gate_auth gate_auth_charge(struct session *s) { (void)s; abort(); }
+bool gate_auth_settle(struct session *s, bool failed) { (void)s; (void)failed; abort(); }
+long long mono_ms(void) { return 0; }
 
 /* ---- references -------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 # The lockout through real AUTH (auth.c -> gate.c -> lockout.c): the
-# threshold counted over separate session processes, success clearing the
-# count (not a lock), a lock that lands while a session is open, a broken
+# threshold counted over separate session processes, a success that erases
+# no failure, the exact budget under concurrent verifications, a lock that
+# lands while a session is open (no 235 for a locked address), a broken
 # state file (AUTH fails closed, mail goes on), SMTP_AUTH_COUNTRIES,
 # concurrent sessions, IPv6 prefixes, and hydra against a real socket.
 # The store and the admin tool themselves are in lockout.bats.
@@ -164,7 +165,8 @@ session_replies() {
 	assert_output "$(printf '%s\n' "$GREETING" "$EHLO_AUTH" "$AUTH_OK" "$BYE")"
 }
 
-@test "a successful AUTH clears the count: 2 failures, success, 2 failures: not locked" {
+@test "a success erases no failure: 2 failures, success, 1 failure locks" {
+	# fails on the code before the exact budget: a success cleared the count
 	fail_parallel 2
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/par.1")" "$FAILED_REPLIES"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/par.2")" "$FAILED_REPLIES"
@@ -173,20 +175,40 @@ session_replies() {
 	run auth_once "$PW_BOB"
 	assert_output "$(printf '%s\n' "$GREETING" "$EHLO_AUTH" "$AUTH_OK" "$BYE")"
 	run entry 192.0.2.1
-	assert_output "0 no 0"
-	fail_parallel 2
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/par.1")" "$FAILED_REPLIES"
-	assert_equal "$(cat "$BATS_TEST_TMPDIR/par.2")" "$FAILED_REPLIES"
-	run "$LOCKOUT" check 192.0.2.1
-	assert_success
-	run entry 192.0.2.1
 	assert_output "2 no 0"
 	# the count goes on from 2: one more locks
 	run auth_once "$PW_WRONG"
 	assert_output "$LOCKING_REPLIES"
 }
 
-@test "a success does not clear an active lock (locked during the LOGIN exchange)" {
+@test "one valid account does not wipe the count of the others: bob, bob, carol... locks" {
+	# the attack: two wrong guesses for bob, one good login as carol,
+	# repeated; before the fix it never locked (24 guesses in 8 rounds)
+	printf 'carol:%s\n' "$(printf '%s\n' Carol-Pw-9 | mkpasswd -s -m sha512crypt)" \
+		>> "$SMTP_PASSWD"
+	export SMTP_LOCKOUT_THRESHOLD=5 SMTP_AUTH_FAIL_DELAY=100
+	local round guesses=0 locked=no out
+	for round in 1 2 3 4; do
+		for _ in 1 2; do
+			out=$(auth_once "$PW_WRONG")
+			case "$out" in *"$AUTH_BAD"*) guesses=$((guesses + 1)) ;; esac
+			case "$out" in *"$LOCKED"*) locked=yes ;; esac
+		done
+		out=$(smtp <<IN
+EHLO client.test
+AUTH PLAIN $(printf '\0carol\0Carol-Pw-9' | base64 -w0)
+QUIT
+IN
+)
+		case "$out" in *"$LOCKED"*) locked=yes ;; esac
+	done
+	assert_equal "$locked" yes
+	assert_equal "$guesses" 5
+	run "$LOCKOUT" check 192.0.2.1
+	assert_failure 1
+}
+
+@test "no 235 for an address locked during the LOGIN exchange: 421, nothing verified" {
 	open_session
 	replies 1
 	say "EHLO client.test"
@@ -206,13 +228,14 @@ session_replies() {
 	assert_output "1 yes 1"
 	say "$(printf '%s' "$PW_BOB" | base64)"
 	replies 12
-	say QUIT
 	close_session
 	run session_replies
 	assert_output "$(printf '%s\n' "$GREETING" "$EHLO_AUTH" \
-		'334 VXNlcm5hbWU6' '334 UGFzc3dvcmQ6' "$AUTH_OK" "$BYE")"
+		'334 VXNlcm5hbWU6' '334 UGFzc3dvcmQ6' "$LOCKED")"
+	grep -q 'locked_out id=.* client=192.0.2.1 .*when=verify' "$LOG"
+	! grep -q 'result=ok\|result=failed' "$LOG"
 	run entry 192.0.2.1
-	assert_output "0 yes 1"
+	assert_output "1 yes 1"
 	run auth_once "$PW_BOB"
 	assert_output "$LOCKED"
 }
@@ -358,9 +381,9 @@ IN
 	run auth_once "$PW_BOB"
 	assert_output "$(printf '%s\n' "$GREETING" "$EHLO_AUTH" "$AUTH_OK" "$BYE")"
 	grep -q 'auth id=.* client=203\.0\.113\.9 country=-- .*result=ok' "$LOG"
-	# the success cleared the failure counted above
+	# the success erased nothing: the failure above still counts
 	run entry 203.0.113.9
-	assert_output "0 no 0"
+	assert_output "1 no 0"
 	# loopback is ZZ in the test database: not admitted by '--'
 	export TCPREMOTEIP=127.0.0.1
 	run auth_once "$PW_BOB"
@@ -388,7 +411,8 @@ IN
 	[ $((failed + locking + at_connect + at_auth)) -eq 20 ]
 	# every failure is in the log, and at least THRESHOLD of them happened
 	[ "$(grep -c 'result=failed' "$LOG")" -eq $((failed + locking)) ]
-	[ $((failed + locking)) -ge 5 ]
+	# the exact budget: exactly THRESHOLD passwords were verified
+	[ $((failed + locking)) -eq 5 ]
 	# the sessions that locked are the locks the store counted (level)
 	[ "$locking" -ge 1 ]
 	run "$LOCKOUT" check 192.0.2.1
@@ -407,6 +431,106 @@ IN
 		run auth_once "$PW_BOB"
 		assert_output "$LOCKED"
 	done
+}
+
+@test "AUTH over a pipe without a client address: failures count under 'unknown' and lock" {
+	unset TCPREMOTEIP REMOTE_ADDR
+	run auth_once "$PW_WRONG"
+	assert_output "$FAILED_REPLIES"
+	run entry unknown
+	assert_output "1 no 0"
+	run auth_once "$PW_WRONG"
+	assert_output "$FAILED_REPLIES"
+	run auth_once "$PW_WRONG"
+	assert_output "$LOCKING_REPLIES"
+	run auth_once "$PW_BOB"
+	assert_output "$LOCKED"
+	run "$LOCKOUT" check unknown
+	assert_failure 1
+}
+
+# ---- the exact budget: many exchanges held at the password prompt -------
+#
+# The attack the budget closes: hold N exchanges open at the password
+# prompt, then answer them.  Before the fix the lock was checked only
+# when AUTH began, so every held exchange got its password verified and
+# the right one, last, got 235 from a locked address.
+
+RACE=$BATS_TEST_DIRNAME/clients/auth_race.py
+
+# race MODE N LAST: auth_race.py against the listener on $PORT; the last
+# connection answers LAST, the others $PW_WRONG.
+race() {
+	timeout 120 python3 "$RACE" 127.0.0.1 "$PORT" "$2" "$1" bob \
+		"$PW_WRONG" "$3"
+}
+
+assert_budget_held() {
+	assert_success
+	local verified=${output#verified=}
+	verified=${verified%% *}
+	echo "$output (threshold $SMTP_LOCKOUT_THRESHOLD)"
+	[ "$verified" -le "$SMTP_LOCKOUT_THRESHOLD" ]
+	assert_output --partial " ok=0 "
+	[ "$(grep -c 'result=failed' "$LOG")" -le "$SMTP_LOCKOUT_THRESHOLD" ]
+	! grep -q 'result=ok' "$LOG"
+}
+
+@test "30 exchanges held at the password prompt, answered one by one: THRESHOLD verified, no 235" {
+	export SMTP_LOCKOUT_THRESHOLD=5 SMTP_AUTH_FAIL_DELAY=100
+	start_inetd
+	run race seq 30 "$PW_BOB"
+	assert_budget_held
+	assert_output --regexp '^verified=5 ok=0 bad=5 refused=25 early=0$'
+	run "$LOCKOUT" check 127.0.0.1
+	assert_failure 1
+}
+
+@test "30 exchanges held at the password prompt, all answered at once: at most THRESHOLD verified" {
+	# all wrong: a right password verified among the first THRESHOLD
+	# would rightly get 235 (a success costs no guess)
+	export SMTP_LOCKOUT_THRESHOLD=5 SMTP_AUTH_FAIL_DELAY=100
+	start_inetd
+	run race burst 30 "$PW_WRONG"
+	assert_budget_held
+	# the charges in flight spent the budget; their failures locked it
+	run "$LOCKOUT" check 127.0.0.1
+	assert_failure 1
+	grep -q 'locked_out id=.* when=verify' "$LOG"
+}
+
+@test "the budget holds over IPv6 for 30 exchanges from 6 addresses of one /64 (network namespace)" {
+	command -v ip >/dev/null || skip "ip(8) (iproute2) is missing"
+	unshare -n true 2>/dev/null || skip "no network namespaces here"
+	export SMTP_LOCKOUT_THRESHOLD=5 SMTP_AUTH_FAIL_DELAY=100
+	unset TCPREMOTEIP
+	sd_env
+	export RACE SESSION LOG PW_BOB PW_WRONG
+	export -f wait_listen
+	run timeout 120 unshare -n bash -c '
+		ip link set lo up || exit 97
+		for a in 1 a1 a2 a3 a4 a5 a6; do
+			ip -6 addr add "2001:db8:7::$a/64" dev lo nodad || exit 97
+		done
+		systemd-socket-activate -l "[2001:db8:7::1]:2525" -a --inetd '"${SD_ENV[*]}"' \
+			"$SESSION" </dev/null >/dev/null 2>>"$LOG" &
+		pid=$!
+		trap "kill $pid" EXIT
+		wait_listen 2525 || exit 98
+		python3 "$RACE" 2001:db8:7::1 2525 30 burst bob "$PW_WRONG" "$PW_WRONG" \
+			2001:db8:7::a1 2001:db8:7::a2 2001:db8:7::a3 2001:db8:7::a4 \
+			2001:db8:7::a5 2001:db8:7::a6 || exit 1
+		python3 "$RACE" 2001:db8:7::1 2525 3 seq bob "$PW_WRONG" "$PW_BOB" \
+			2001:db8:7::a6'
+	echo "$output"
+	assert_success
+	assert_line --index 0 --regexp '^verified=[1-5] ok=0 '
+	# afterwards every address of the /64 is refused at connect
+	assert_line --index 1 'verified=0 ok=0 bad=0 refused=0 early=3'
+	[ "$(grep -c 'result=failed' "$LOG")" -le 5 ]
+	! grep -q 'result=ok' "$LOG"
+	run "$LOCKOUT" check 2001:db8:7::/64
+	assert_failure 1
 }
 
 # ---- IPv6 --------------------------------------------------------------

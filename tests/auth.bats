@@ -790,12 +790,75 @@ IN
 	none=(${lines[0]}) unknown=(${lines[1]}) wrong=(${lines[2]})
 	[ "${unknown[*]:2}" = "$AUTH_BAD" ]
 	[ "${wrong[*]:2}" = "$AUTH_BAD" ]
-	# AUTH_FAIL_DELAY_MS is 1000: both answer after at least 0.9 s ...
+	# SMTP_AUTH_FAIL_DELAY is 1000: both answer after at least 0.9 s ...
 	python3 -c "import sys; u, w = float(sys.argv[1]), float(sys.argv[2]); sys.exit(not (u >= 0.9 and w >= 0.9 and abs(u - w) <= 0.5))" \
 		"${unknown[0]}" "${wrong[0]}"
 	# ... and yescrypt's 16 MiB were touched for the unknown user too
 	[ "${unknown[1]}" -ge $((none[1] + 12000)) ]
 	[ "${wrong[1]}" -ge $((none[1] + 12000)) ]
+}
+
+# A slow hash (bcrypt cost 12, ~0.2 s here), a fast one (sha512crypt,
+# ~3 ms) and an unknown user: each 535 comes at the same moment.
+slow_fast_passwd() {
+	{
+		echo "slow:$(printf '%s\n' "$PW_ERIN" | mkpasswd -s -m bcrypt -R 12)"
+		echo "fast:$(hash_pw sha512crypt "$PW_BOB")"
+	} > "$SMTP_PASSWD"
+}
+
+@test "every 535 takes SMTP_AUTH_FAIL_DELAY: slow hash, fast hash and unknown user have the same median (20 samples)" {
+	slow_fast_passwd
+	export SMTP_AUTH_FAIL_DELAY=600
+	run "$CLIENTS/auth_median.py" "$SESSION" 20 \
+		"AUTH PLAIN $(plain "" slow "$PW_WRONG")" \
+		"AUTH PLAIN $(plain "" fast "$PW_WRONG")" \
+		"AUTH PLAIN $(plain "" nosuchuser "$PW_WRONG")"
+	printf '# %s\n' "${lines[@]}" >&3
+	assert_success
+	local slow fast unknown
+	slow=(${lines[0]}) fast=(${lines[1]}) unknown=(${lines[2]})
+	[ "${slow[*]:3}" = "$AUTH_BAD" ]
+	[ "${fast[*]:3}" = "$AUTH_BAD" ]
+	[ "${unknown[*]:3}" = "$AUTH_BAD" ]
+	# each at the delay, and the medians less than 50 ms apart
+	python3 - "${slow[0]}" "${fast[0]}" "${unknown[0]}" <<'PY'
+import sys
+m = [float(x) for x in sys.argv[1:]]
+assert all(x >= 590 for x in m), m
+assert max(m) - min(m) < 50, m
+PY
+}
+
+@test "--check-config refuses a hash slower than half of SMTP_AUTH_FAIL_DELAY, naming the user" {
+	slow_fast_passwd
+	export SMTP_AUTH_FAIL_DELAY=200      # bcrypt 12 needs ~200 ms
+	run "$SESSION" --check-config
+	assert_failure 1
+	assert_output --regexp 'SMTP_PASSWD: user slow: the hash takes (more than )?[0-9]+ ms to verify, over half of SMTP_AUTH_FAIL_DELAY \(200 ms\)'
+	refute_output --partial 'user fast'
+	# a bcrypt cost of 31 would run for days: cut off at the limit
+	echo "huge:\$2b\$31\$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234" >> "$SMTP_PASSWD"
+	run timeout 20 "$SESSION" --check-config
+	assert_failure 1
+	assert_output --partial 'SMTP_PASSWD: user huge: the hash takes more than 100 ms'
+	# with room enough, the same file passes
+	sed -i 3d "$SMTP_PASSWD"
+	export SMTP_AUTH_FAIL_DELAY=2000
+	run "$SESSION" --check-config
+	refute_output --partial 'SMTP_PASSWD'
+}
+
+@test "a verification that overran SMTP_AUTH_FAIL_DELAY is logged (auth_slow_hash)" {
+	slow_fast_passwd
+	export SMTP_AUTH_FAIL_DELAY=100
+	run smtp <<IN
+EHLO client.test
+AUTH PLAIN $(plain "" slow "$PW_WRONG")
+QUIT
+IN
+	assert_output "$(printf '%s\n' "$GREETING" "$EHLO_AUTH" "$AUTH_BAD" "$BYE")"
+	grep -q 'auth_slow_hash id=.* ms=[0-9]* reason="verification slower than SMTP_AUTH_FAIL_DELAY"' "$LOG"
 }
 
 @test "no password or blob is left in the session's memory after AUTH (explicit_bzero)" {
