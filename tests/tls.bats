@@ -55,13 +55,22 @@ teardown() {
 	true
 }
 
+# How many servers have said "Listening on" in $LOG so far.
+listen_lines() {
+	local n
+	n=$(grep -c '^Listening on' "$LOG" 2>/dev/null)
+	echo "${n:-0}"
+}
+
 # Runs smtp-session under systemd-socket-activate on a free port ($PORT),
 # one process per connection, with the test's environment plus the
 # NAME=VALUE arguments.  Its log (and the sessions' logs) go to $LOG.
 # Not under `run`: teardown kills every server in SERVERS.
 start_server() {
-	local v args=()
+	local v args=() before
 	PORT=$(free_port)
+	# a second server in one test: wait for its own "Listening on" line
+	before=$(listen_lines)
 	for v in PATH SMTP_ALLOW_ROOT SMTP_HOSTNAME SMTP_DOMAINS SMTP_SPOOL_DIR \
 		SMTP_DELIVER MAILDIR_ROOT SMTP_LOG SMTP_TIMEOUT SMTP_SESSION_TIMEOUT \
 		SMTP_TLS_CERT SMTP_TLS_KEY SMTP_TLS SMTP_TLS_IMPLICIT \
@@ -75,7 +84,7 @@ start_server() {
 		"$SESSION" >/dev/null 2>>"$LOG" 3>&- &
 	SERVERS+=($!)
 	for _ in $(seq 50); do
-		grep -q '^Listening on' "$LOG" 2>/dev/null && return 0
+		[ "$(listen_lines)" -gt "$before" ] && return 0
 		sleep 0.1
 	done
 	echo "server did not start" >&2
