@@ -486,6 +486,33 @@ assert_budget_held() {
 	assert_failure 1
 }
 
+@test "a session killed mid-verification keeps its charge: the budget stays spent, no free guess" {
+	# bob is not in the file: the hanging checkpassword program verifies
+	export SMTP_LOCKOUT_THRESHOLD=2 SMTP_AUTH_FAIL_DELAY=100
+	export SMTP_CHECKPASSWORD="$BATS_TEST_DIRNAME/fakes/checkpw-hang.sh"
+	export CHECKPW_MARK=lk-killed-$$
+	: > "$SMTP_PASSWD"
+	open_session
+	replies 1
+	say "EHLO client.test"
+	replies 9
+	say "AUTH PLAIN $(printf '\0nobody\0x' | base64 -w0)"
+	sleep 0.5                        # charged, and in checkpassword now
+	kill -9 "$(pgrep -P "$SESSION_PID" -x smtp-session)"   # under timeout(1)
+	pkill -f "$CHECKPW_MARK" || true
+	close_session
+	# one failure more spends the budget of 2: the next password is
+	# refused unverified, though nothing is locked yet
+	unset SMTP_CHECKPASSWORD
+	install -m 600 "$BATS_FILE_TMPDIR/passwd" "$SMTP_PASSWD"
+	run auth_once "$PW_WRONG"
+	assert_output "$FAILED_REPLIES"
+	run auth_once "$PW_BOB"
+	assert_output "$(printf '%s\n' "$GREETING" "$EHLO_AUTH" "$LOCKED")"
+	grep -q 'locked_out id=.* when=verify reason="budget in flight"' "$LOG"
+	! grep -q 'result=ok' "$LOG"
+}
+
 @test "30 exchanges held at the password prompt, all answered at once: at most THRESHOLD verified" {
 	# all wrong: a right password verified among the first THRESHOLD
 	# would rightly get 235 (a success costs no guess)
