@@ -25,6 +25,13 @@
  *	retry (every failure but a bad address is temporary) does not
  *	duplicate anything.
  *
+ *	No symbolic link is followed inside the tree: MAILDIR_ROOT
+ *	itself, <domain>, <local> and tmp/, new/, cur/ are each opened
+ *	alone, relative to the directory fd above, with O_NOFOLLOW (also
+ *	after a mkdirat(2), and again for the link into new/), so a link
+ *	planted in the tree cannot send a copy outside MAILDIR_ROOT.  The
+ *	parents of MAILDIR_ROOT may be links: they are the administrator's.
+ *
  * LIMITS
  *	Envelope addresses are at most ADDR_MAX (1002) octets (exit 11);
  *	at most RCPTS_MAX (10000) recipients (exit 31).  Local and domain
@@ -37,7 +44,9 @@
  *
  * DIAGNOSTICS
  *	The exit status follows qmail-queue(8): 0 delivered; 11 and 31
- *	permanent; 51, 53, 54, 55, 61, 81, 91 temporary.  Every non-zero
+ *	permanent; 51, 53, 54, 55, 61, 81, 91 temporary.  A symbolic link
+ *	in the tree is a broken Maildir directory like any other: 61,
+ *	"refusing to follow the symbolic link <path>".  Every non-zero
  *	exit writes exactly one line "smtp-deliver: <reason>" on stderr.
  *	Addresses in it are escaped (anything outside printable ASCII,
  *	and backslash, as \xHH).  The message body is never echoed.
@@ -274,6 +283,7 @@ static const char usage_text[] =
 	"  54  cannot read the message or the envelope\n"
 	"  55  configuration problem (MAILDIR_ROOT, arguments)\n"
 	"  61  problem with the Maildir root or a Maildir directory\n"
+	"      (also: a symbolic link in the tree, never followed)\n"
 	"  81  internal bug\n"
 	"  91  envelope format error\n";
 
@@ -633,32 +643,72 @@ static int file_name(char out[NAME_BUF], const struct rcpt *r)
 	return QQ_OK;
 }
 
-/* "<domain>/<local>/<sub>[/<name>]", relative to the root fd. */
+/* "<domain>/<local>/<sub>/<name>" under the root, for diagnostics only:
+ * the file system is reached one component at a time (open_sub()). */
 static int rel_path(char out[REL_PATH_MAX], const struct rcpt *r,
-		    const char *sub, bool with_file)
+		    const char *sub)
 {
-	int n;
+	int n = snprintf(out, REL_PATH_MAX, "%s/%s/%s/%s.%s", r->domain,
+			 r->local, sub, r->uniq, host);
 
-	if (with_file)
-		n = snprintf(out, REL_PATH_MAX, "%s/%s/%s/%s.%s", r->domain,
-			     r->local, sub, r->uniq, host);
-	else
-		n = snprintf(out, REL_PATH_MAX, "%s/%s/%s", r->domain,
-			     r->local, sub);
 	if (n < 0 || n >= REL_PATH_MAX)
 		return fail(QQ_BUG, "path too long for <%s>", esc(r->addr));
 	return QQ_OK;
 }
 
+/* Opens the directory parent/name, never through a symbolic link: a
+ * link planted in the tree (a domain, a mailbox, its tmp/, new/ or cur/)
+ * must not send a delivery outside MAILDIR_ROOT.  O_NOFOLLOW refuses a
+ * link as the last component, and each caller names one component only,
+ * so no link is followed anywhere.  A link fails with errno ELOOP (with
+ * O_DIRECTORY, Linux says ENOTDIR; fstatat(2) tells the two apart). */
+static int open_dir(int parent, const char *name)
+{
+	struct stat st;
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+			O_CLOEXEC);
+
+	if (fd == -1 && errno == ENOTDIR &&
+	    fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode))
+		errno = ELOOP;
+	return fd;
+}
+
+/* The diagnostic for a directory that cannot be created or opened:
+ * <root>[/a[/b[/c]]].  A symbolic link is named as such: it is a broken
+ * or tampered tree, temporary like any other (61), so the client's
+ * retry delivers once it is repaired and no mail is lost. */
+static int dir_fail(int err, const char *a, const char *b, const char *c)
+{
+	char path[PATH_MAX + REL_PATH_MAX];
+	int n = snprintf(path, sizeof path, "%s%s%s%s%s%s%s", maildir_root,
+			 a != NULL ? "/" : "", a != NULL ? a : "",
+			 b != NULL ? "/" : "", b != NULL ? b : "",
+			 c != NULL ? "/" : "", c != NULL ? c : "");
+
+	if (n < 0)
+		path[0] = '\0';
+	if (err == ELOOP)
+		return fail(QQ_ROOT, "refusing to follow the symbolic link %s "
+			    "(Maildir directories must not be links)",
+			    esc(path));
+	return fail(dir_code(err), "cannot create or open %s: %s", esc(path),
+		    strerror(err));
+}
+
 /* Creates the root itself if missing (not its parents: a missing
  * /var/lib/smtp-session is an installation problem) and opens it; all
- * later paths are relative to this fd. */
+ * later paths are relative to this fd.  The root may not be a symbolic
+ * link either (its parents may: they are the administrator's). */
 static int open_root(int *fd)
 {
 	if (mkdir(maildir_root, 0700) == -1 && errno != EEXIST)
 		return fail(QQ_ROOT, "cannot create MAILDIR_ROOT %s: %s",
 			    esc(maildir_root), strerror(errno));
-	*fd = open(maildir_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*fd = open_dir(AT_FDCWD, maildir_root);
+	if (*fd == -1 && errno == ELOOP)
+		return dir_fail(errno, NULL, NULL, NULL);
 	if (*fd == -1)
 		return fail(QQ_ROOT, "cannot open MAILDIR_ROOT %s: %s",
 			    esc(maildir_root), strerror(errno));
@@ -667,10 +717,13 @@ static int open_root(int *fd)
 
 /* Opens parent/name, creating it (mode 0700) on first use.  A new entry
  * is fsync'd into its parent: a delivery must survive a crash, and so
- * must the directory that holds it.  -1 with errno on failure. */
+ * must the directory that holds it.  Both opens refuse a symbolic link,
+ * also one that appears between mkdirat(2) and the second open (a
+ * racing delivery makes the directory; an attacker may make a link).
+ * -1 with errno on failure. */
 static int make_dir(int parent, const char *name)
 {
-	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open_dir(parent, name);
 
 	if (fd != -1 || errno != ENOENT)     /* the usual case: it exists */
 		return fd;
@@ -680,14 +733,7 @@ static int make_dir(int parent, const char *name)
 	} else if (errno != EEXIST) {        /* EEXIST: a racing delivery */
 		return -1;
 	}
-	return openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
-
-static int dir_fail(int err, const struct rcpt *r, const char *sub)
-{
-	return fail(dir_code(err), "cannot create or open %s/%s/%s%s%s: %s",
-		    esc(maildir_root), esc(r->domain), esc(r->local),
-		    sub[0] != '\0' ? "/" : "", sub, strerror(err));
+	return open_dir(parent, name);
 }
 
 /* Makes sure <domain>/<local>/{tmp,new,cur} exist; returns tmp/ open.
@@ -696,40 +742,69 @@ static int dir_fail(int err, const struct rcpt *r, const char *sub)
 static int maildir_make(int rootfd, const struct rcpt *r, int *tmpfd)
 {
 	static const char *const subs[] = { "cur", "new" };
-	int dom, box, fd;
+	int dom, box, fd, err;
 
 	dom = make_dir(rootfd, r->domain);
 	if (dom == -1)
-		return fail(dir_code(errno), "cannot create or open %s/%s: %s",
-			    esc(maildir_root), esc(r->domain),
-			    strerror(errno));
+		return dir_fail(errno, r->domain, NULL, NULL);
 	box = make_dir(dom, r->local);
-	if (box == -1) {
-		int err = errno;
-
-		close_dir(dom);
-		return dir_fail(err, r, "");
-	}
+	err = errno;
 	close_dir(dom);
+	if (box == -1)
+		return dir_fail(err, r->domain, r->local, NULL);
 	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
 		fd = make_dir(box, subs[i]);
 		if (fd == -1) {
-			int err = errno;
-
+			err = errno;
 			close_dir(box);
-			return dir_fail(err, r, subs[i]);
+			return dir_fail(err, r->domain, r->local, subs[i]);
 		}
 		close_dir(fd);
 	}
 	*tmpfd = make_dir(box, "tmp");
-	if (*tmpfd == -1) {
-		int err = errno;
-
-		close_dir(box);
-		return dir_fail(err, r, "tmp");
-	}
+	err = errno;
 	close_dir(box);
+	if (*tmpfd == -1)
+		return dir_fail(err, r->domain, r->local, "tmp");
 	return QQ_OK;
+}
+
+/* Opens <domain>/<local>/<sub> of an existing Maildir one component at
+ * a time (open_dir: no symbolic link followed), for the link into new/
+ * and the tidying after it: a path of several components would follow
+ * a link swapped in after maildir_make().  -1 with errno on failure,
+ * *depth then says which component failed (1 domain, 2 local, 3 sub). */
+static int open_sub(int rootfd, const struct rcpt *r, const char *sub,
+		    int *depth)
+{
+	int dom, box, fd, err;
+
+	*depth = 1;
+	dom = open_dir(rootfd, r->domain);
+	if (dom == -1)
+		return -1;
+	*depth = 2;
+	box = open_dir(dom, r->local);
+	err = errno;
+	close_dir(dom);
+	if (box == -1) {
+		errno = err;
+		return -1;
+	}
+	*depth = 3;
+	fd = open_dir(box, sub);
+	err = errno;
+	close_dir(box);
+	errno = err;
+	return fd;
+}
+
+/* dir_fail() for open_sub(): names the path down to the failed part. */
+static int sub_fail(int err, const struct rcpt *r, const char *sub,
+		    int depth)
+{
+	return dir_fail(err, r->domain, depth >= 2 ? r->local : NULL,
+			depth >= 3 ? sub : NULL);
 }
 
 /* ---- writing the copies into tmp/ ----------------------------------- */
@@ -813,20 +888,37 @@ static int write_all_tmp(int rootfd, struct envelope *env,
 	return QQ_OK;
 }
 
+/* Removes r's copy from its tmp/; -1 with errno on failure. */
+static int unlink_tmp(int rootfd, const struct rcpt *r)
+{
+	char name[NAME_BUF];
+	int fd, rc, err, depth;
+
+	if (file_name(name, r) != QQ_OK) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open_sub(rootfd, r, "tmp", &depth);
+	if (fd == -1)
+		return -1;
+	rc = unlinkat(fd, name, 0);
+	err = errno;
+	close_dir(fd);
+	errno = err;
+	return rc;
+}
+
 /* On failure before delivery: remove every tmp/ copy.  Best effort (we
  * are failing already); what stays is removed by maildir(5) readers
  * after 36 hours. */
 static void cleanup_tmp(int rootfd, struct envelope *env)
 {
-	char path[REL_PATH_MAX];
-
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		struct rcpt *r = &env->rcpts[i];
 
-		if (r->state != R_TMP ||
-		    rel_path(path, r, "tmp", true) != QQ_OK)
+		if (r->state != R_TMP)
 			continue;
-		if (unlinkat(rootfd, path, 0) == 0 || errno == ENOENT)
+		if (unlink_tmp(rootfd, r) == 0 || errno == ENOENT)
 			r->state = R_NONE;
 	}
 }
@@ -835,28 +927,64 @@ static void cleanup_tmp(int rootfd, struct envelope *env)
 
 /* maildir(5): link(2) tmp/ into new/ (it fails rather than replace an
  * existing name).  File systems without hard links get rename(2);
- * the unique name makes a clash there as unlikely as anywhere. */
-static int link_or_rename(int rootfd, const char *from, const char *to)
+ * the unique name makes a clash there as unlikely as anywhere.  Both
+ * sides are directory fds: nothing on the way is resolved by path. */
+static int link_or_rename(int tmpfd, int newfd, const char *name)
 {
-	if (linkat(rootfd, from, rootfd, to, 0) == 0)
+	if (linkat(tmpfd, name, newfd, name, 0) == 0)
 		return 0;
 	if (errno == EPERM || errno == EOPNOTSUPP || errno == ENOSYS)
-		return renameat(rootfd, from, rootfd, to);
+		return renameat(tmpfd, name, newfd, name);
 	return -1;
 }
 
-static int sync_dir(int rootfd, const char *path)
+/* Links r's tmp/ copy into its new/. */
+static int link_one(int rootfd, struct rcpt *r)
 {
-	int fd = openat(rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc, err;
+	char name[NAME_BUF], from[REL_PATH_MAX];
+	int tmpfd, newfd, rc, err, depth, code;
 
-	if (fd == -1)
-		return -1;
-	rc = fsync(fd);
+	if ((code = file_name(name, r)) != QQ_OK ||
+	    (code = rel_path(from, r, "tmp")) != QQ_OK)
+		return code;
+	tmpfd = open_sub(rootfd, r, "tmp", &depth);
+	if (tmpfd == -1)
+		return sub_fail(errno, r, "tmp", depth);
+	newfd = open_sub(rootfd, r, "new", &depth);
+	if (newfd == -1) {
+		err = errno;
+		close_dir(tmpfd);
+		return sub_fail(err, r, "new", depth);
+	}
+	rc = link_or_rename(tmpfd, newfd, name);
 	err = errno;
+	close_dir(tmpfd);
+	close_dir(newfd);
+	if (rc == -1)
+		return fail(dir_code(err), "cannot link %s/%s into new/ for "
+			    "<%s>: %s", esc(maildir_root), esc(from),
+			    esc(r->addr), strerror(err));
+	r->state = R_NEW;
+	return QQ_OK;
+}
+
+/* fsync(2)s r's new/ directory. */
+static int sync_new(int rootfd, const struct rcpt *r)
+{
+	int fd, depth, err;
+
+	fd = open_sub(rootfd, r, "new", &depth);
+	if (fd == -1)
+		return sub_fail(errno, r, "new", depth);
+	if (fsync(fd) == -1) {
+		err = errno;
+		close_dir(fd);
+		return fail(dir_code(err), "cannot fsync %s/%s/%s/new: %s",
+			    esc(maildir_root), esc(r->domain), esc(r->local),
+			    strerror(err));
+	}
 	close_dir(fd);
-	errno = err;
-	return rc;
+	return QQ_OK;
 }
 
 static bool same_maildir(const struct rcpt *a, const struct rcpt *b)
@@ -866,34 +994,24 @@ static bool same_maildir(const struct rcpt *a, const struct rcpt *b)
 }
 
 /* After the links: fsync each new/ so the deliveries are on disk, then
- * drop the tmp/ names and fsync tmp/.  The tmp/ side is tidying only:
- * a stale tmp/ name is harmless and readers remove it (maildir(5)). */
+ * drop the tmp/ names.  The tmp/ side is tidying only: a stale tmp/
+ * name is harmless and readers remove it (maildir(5)). */
 static int sync_moved(int rootfd, struct envelope *env, size_t moved)
 {
-	char path[REL_PATH_MAX];
-	int code = QQ_OK;
+	int code = QQ_OK, c;
 
 	for (size_t i = 0; i < moved; i++) {
 		struct rcpt *r = &env->rcpts[i];
 
 		if (i > 0 && same_maildir(r, &env->rcpts[i - 1]))
 			continue;
-		if (rel_path(path, r, "new", false) != QQ_OK)
-			return QQ_BUG;
-		if (sync_dir(rootfd, path) == -1 && code == QQ_OK)
-			code = fail(dir_code(errno), "cannot fsync %s/%s: %s",
-				    esc(maildir_root), esc(path),
-				    strerror(errno));
+		if ((c = sync_new(rootfd, r)) != QQ_OK && code == QQ_OK)
+			code = c;
 	}
-	for (size_t i = 0; i < moved; i++) {
-		struct rcpt *r = &env->rcpts[i];
-
-		if (rel_path(path, r, "tmp", true) != QQ_OK)
-			return QQ_BUG;
-		/* tidying only: a tmp/ name that survives a crash is harmless
-		 * (readers clean tmp/), so the unlink is not fsynced */
-		(void)unlinkat(rootfd, path, 0);
-	}
+	/* tidying only: a tmp/ name that survives a crash is harmless
+	 * (readers clean tmp/), so the unlink is not fsynced */
+	for (size_t i = 0; i < moved; i++)
+		(void)unlink_tmp(rootfd, &env->rcpts[i]);
 	return code;
 }
 
@@ -901,25 +1019,12 @@ static int sync_moved(int rootfd, struct envelope *env, size_t moved)
  * got there (the first *moved recipients are delivered). */
 static int move_all(int rootfd, struct envelope *env, size_t *moved)
 {
-	char from[REL_PATH_MAX], to[REL_PATH_MAX];
 	int code = QQ_OK, sync_code;
 	size_t i;
 
-	for (i = 0; i < env->nrcpts; i++) {
-		struct rcpt *r = &env->rcpts[i];
-
-		if ((code = rel_path(from, r, "tmp", true)) != QQ_OK ||
-		    (code = rel_path(to, r, "new", true)) != QQ_OK)
+	for (i = 0; i < env->nrcpts; i++)
+		if ((code = link_one(rootfd, &env->rcpts[i])) != QQ_OK)
 			break;
-		if (link_or_rename(rootfd, from, to) == -1) {
-			code = fail(dir_code(errno), "cannot link %s/%s into "
-				    "new/ for <%s>: %s", esc(maildir_root),
-				    esc(from), esc(r->addr),
-				    strerror(errno));
-			break;
-		}
-		r->state = R_NEW;
-	}
 	*moved = i;
 	sync_code = sync_moved(rootfd, env, i);
 	return code != QQ_OK ? code : sync_code;

@@ -113,7 +113,7 @@ static void check_path(struct rcpt *r, const char *sub)
 	char path[REL_PATH_MAX], name[NAME_BUF];
 	int comps = 0;
 
-	CHECK(rel_path(path, r, sub, true) == QQ_OK);
+	CHECK(rel_path(path, r, sub) == QQ_OK);
 	CHECK(path[0] != '/' && !strstr(path, "//"));
 	CHECK(path[strlen(path) - 1] != '/');
 	for (char *save = NULL, *c = strtok_r(path, "/", &save); c;

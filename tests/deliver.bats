@@ -389,6 +389,69 @@ refused() {
   assert_no_files
 }
 
+# ---- symbolic links inside the tree: 61, nothing written through them --
+# A symlink planted in the Maildir tree must not send a delivery outside
+# MAILDIR_ROOT: every component is opened with O_NOFOLLOW.  It is a
+# broken tree (61, temporary: the client retries once it is repaired),
+# named on stderr.
+
+# symlinked LINK [RCPT...]: LINK (relative to the root) points at
+# $T/elsewhere; delivering to RCPTs (default user@example.test) exits 61
+# naming LINK, writes nothing there, leaves no file in the tree.
+symlinked() {
+  local link=$1; shift
+  mkdir -p "$T/elsewhere" "$(dirname "$MAILDIR_ROOT/$link")"
+  ln -s "$T/elsewhere" "$MAILDIR_ROOT/$link"
+  envelope 's@client.test' "${@:-user@example.test}"
+  run -61 deliver
+  assert_one_line
+  assert_output --partial "symbolic link $MAILDIR_ROOT/$link"
+  [ -z "$(find "$T/elsewhere" -mindepth 1)" ] ||
+    { echo "written through the link:" >&2; find "$T/elsewhere" >&2; return 1; }
+  assert_no_files
+}
+
+@test "symlink: the domain directory" { symlinked example.test; }
+@test "symlink: the mailbox directory" { symlinked example.test/user; }
+@test "symlink: tmp/" {
+  mkdir -p "$MAILDIR_ROOT/example.test/user/"{new,cur}
+  symlinked example.test/user/tmp
+}
+@test "symlink: new/" {
+  mkdir -p "$MAILDIR_ROOT/example.test/user/"{tmp,cur}
+  symlinked example.test/user/new
+}
+@test "symlink: cur/" {
+  mkdir -p "$MAILDIR_ROOT/example.test/user/"{tmp,new}
+  symlinked example.test/user/cur
+}
+@test "symlink: the second recipient's domain; the first copy is removed" {
+  symlinked two.test 'a@one.test' 'b@two.test'
+  empty_dir "$MAILDIR_ROOT/one.test/a/tmp"
+  empty_dir "$MAILDIR_ROOT/one.test/a/new"
+}
+@test "symlink: a dangling one is not created through" {
+  mkdir -p "$MAILDIR_ROOT"
+  ln -s "$T/nowhere" "$MAILDIR_ROOT/example.test"
+  envelope 's@client.test' 'user@example.test'
+  run -61 deliver
+  assert_one_line
+  assert_output --partial "symbolic link $MAILDIR_ROOT/example.test"
+  [ ! -e "$T/nowhere" ]
+}
+@test "symlink: MAILDIR_ROOT itself (its parents may be links)" {
+  mkdir -p "$T/real" "$T/parent"
+  ln -s "$T/real" "$T/root"
+  ln -s "$T/parent" "$T/plink"
+  envelope 's@client.test' 'user@example.test'
+  MAILDIR_ROOT=$T/root run -61 deliver
+  assert_one_line
+  assert_output --partial "symbolic link $T/root"
+  [ -z "$(find "$T/real" -mindepth 1)" ]
+  MAILDIR_ROOT=$T/plink/maildir run -0 deliver
+  assert_copy "$T/parent/maildir/example.test/user" 's@client.test' 'user@example.test'
+}
+
 @test "disk full (ENOSPC)" {
   skip 'needs a small file system (tmpfs mount); done in a later issue'
 }
