@@ -422,9 +422,13 @@ static bool stderr_is_connection(const struct session *s)
 static void checkpw_child(const struct session *s, int rfd)
 {
 	int devnull, fd3;
+	sigset_t none;
 
 	setpgid(0, 0);
-	signal(SIGPIPE, SIG_DFL);
+	/* exec keeps the mask and SIG_IGN: the program starts as from a shell */
+	if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0 ||
+	    signal(SIGPIPE, SIG_DFL) == SIG_ERR)
+		_exit(111);
 	fd3 = fcntl(rfd, F_DUPFD_CLOEXEC, 10);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd3 < 0 || devnull < 0 || dup2(devnull, 0) < 0 ||
