@@ -177,3 +177,21 @@ bench: all $(BENCH_BIN)
 audit: all
 	@./tools/deps testssl.sh nmap
 	@./tools/audit
+
+# ---- check-systemd: the units, README's install steps and the .deb in a ----
+# booted Debian 12 (systemd-nspawn, a cached mmdebstrap root; needs root).
+# Not part of check; .ci/run runs it when it can.  See tests/systemd/run.
+CHECK_SYSTEMD_DEPS = systemd-container mmdebstrap debhelper dpkg-dev lintian \
+		     swaks openssl python3 bats bats-support bats-assert util-linux
+check-systemd: all
+	@./tools/deps $(CHECK_SYSTEMD_DEPS)
+	@./tests/systemd/run
+
+# ---- deb: binary package from debian/, built in a copy of the tree ----------
+DEB_OUT ?= $(CURDIR)/build-deb
+deb:
+	@./tools/deps debhelper dpkg-dev lintian build-essential pkg-config \
+		libssl-dev libcrypt-dev libmaxminddb-dev
+	@./debian/make-deb "$(DEB_OUT)"
+
+.PHONY: check-systemd deb
