@@ -476,7 +476,6 @@ static int check_files(const struct config *cfg, void (*report)(const char *))
 			strerror(errno));
 	check_gate_files(cfg, &p);
 	check_auth_files(cfg, &p);
-	p.count += auth_check_costs(cfg, report);
 	if (cfg->tls_cert || cfg->tls_key || cfg->tls_ticket_keys)
 		p.count += tls_check_files(cfg, report);
 	return p.count;

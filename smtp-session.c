@@ -499,6 +499,7 @@ static int check_config(void)
 	int n = config_load(&cfg, report_problem);
 
 	n += config_check_files(&cfg, report_problem);
+	n += auth_check_costs(&cfg, report_problem);   /* SMTP_PASSWD's hashes */
 	if (n == 0)
 		printf("smtp-session: configuration ok\n");
 	return n == 0 ? 0 : 1;
