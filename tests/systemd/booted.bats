@@ -335,6 +335,61 @@ tls_session() {   # tls_session OUT-FILE [IN-FILE]
 	assert_success
 }
 
+@test "the protocol through the MX unit: pipelining, BDAT, SMTPUTF8, SIZE, STARTTLS; GeoIP in the sandbox" {
+	perl "$REPO/tests/mkmmdb.pl" "$SCRATCH/test.mmdb"
+	ct mkdir -p /var/lib/GeoIP
+	cp "$SCRATCH/test.mmdb" "$(ct_path /var/lib/GeoIP/test.mmdb)"
+	echo 'SMTP_GEOIP_DB=/var/lib/GeoIP/test.mmdb' > "$(ct_path /etc/smtp-session/mx.env)"
+	run timeout 60 python3 "$BATS_TEST_DIRNAME/features.py" "$MX_PORT"
+	echo "$output" | sed 's/^/# /' >&3
+	assert_success
+	local t
+	for t in features-pipelined features-bdat features-utf8 features-tls; do
+		[ -n "$(delivered "$t")" ] || { echo "not delivered: $t"; false; }
+	done
+	run ct journalctl --no-pager -q -o cat SMTP_EVENT=accepted SMTP_COUNTRY=ZZ
+	assert_output --partial 'country=ZZ'
+	rm -f "$(ct_path /etc/smtp-session/mx.env)"
+}
+
+@test "certificates the Debian way: key in /etc/ssl/private, group ssl-cert, smtpd a member" {
+	ct install -m 0640 -g ssl-cert /etc/smtp-session/key.pem /etc/ssl/private/check-systemd.pem
+	ct usermod -a -G ssl-cert smtpd
+	echo 'SMTP_TLS_KEY=/etc/ssl/private/check-systemd.pem' > "$(ct_path /etc/smtp-session/mx.env)"
+	# --check-config as root checks as smtpd, with smtpd's groups
+	run ct bash -c 'set -a; . /etc/smtp-session/smtp-session.env; . /etc/smtp-session/mx.env; smtp-session --check-config'
+	assert_output 'smtp-session: configuration ok'
+	# the session (PrivateUsers=yes: ssl-cert shows as nogroup inside) reads it
+	run sw --server "127.0.0.1:$MX_PORT" --to user@example.org --tls --h-Subject ssl-cert-1
+	assert_success
+	[ -n "$(delivered ssl-cert-1)" ]
+	rm -f "$(ct_path /etc/smtp-session/mx.env)"
+	ct gpasswd -d smtpd ssl-cert >/dev/null
+}
+
+@test "the trigger limit the units turn off: with systemd's default a burst of 300 kills the socket" {
+	local d=/etc/systemd/system/smtp-session.socket.d
+	printf '[Socket]\nTriggerLimitIntervalSec=2s\nTriggerLimitBurst=200\n' \
+		> "$(ct_path $d/zz-default-trigger-limit.conf)"
+	ct systemctl daemon-reload
+	ct systemctl restart smtp-session.socket
+	mkdir -p "$SCRATCH/burst-tl"
+	run timeout 120 python3 "$BATS_TEST_DIRNAME/burst.py" --port "$MX_PORT" \
+		--count 300 --spread 0.5 --hold 0 --out "$SCRATCH/burst-tl"
+	echo "$output" | sed 's/^/# default limit: /' >&3
+	run ct systemctl show -p ActiveState --value smtp-session.socket
+	local state=$output
+	run ct systemctl show -p Result --value smtp-session.socket
+	echo "# with the default trigger limit: $state/$output" >&3
+	rm -f "$(ct_path $d/zz-default-trigger-limit.conf)"
+	ct systemctl daemon-reload
+	ct systemctl reset-failed smtp-session.socket
+	ct systemctl restart smtp-session.socket
+	[ "$state" = failed ] && [ "$output" = trigger-limit-hit ]
+	run ct systemctl is-active smtp-session.socket
+	assert_output active
+}
+
 @test "afterwards: no failed unit, no session killed by the sandbox, sockets still active" {
 	run ct systemctl list-units --failed --no-legend --plain
 	assert_output ''
