@@ -335,6 +335,21 @@ tls_session() {   # tls_session OUT-FILE [IN-FILE]
 	assert_success
 }
 
+@test "cost of a connection through the units (informative; load-dependent)" {
+	run timeout 120 python3 - "$MX_PORT" <<'PY'
+import socket, sys, time
+port, n = int(sys.argv[1]), 30
+t = time.monotonic()
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = s.makefile("rb"); f.readline(); s.sendall(b"QUIT\r\n"); f.readline(); f.read(); s.close()
+d = time.monotonic() - t
+print(f"{n} sequential sessions (greeting, QUIT) in {d:.2f} s: {d / n * 1000:.0f} ms each")
+PY
+	echo "# $output; load: $(cut -d' ' -f1-3 /proc/loadavg)" >&3
+	assert_success
+}
+
 @test "the protocol through the MX unit: pipelining, BDAT, SMTPUTF8, SIZE, STARTTLS; GeoIP in the sandbox" {
 	perl "$REPO/tests/mkmmdb.pl" "$SCRATCH/test.mmdb"
 	ct mkdir -p /var/lib/GeoIP
