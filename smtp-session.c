@@ -32,6 +32,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <fcntl.h>
 
@@ -463,6 +464,25 @@ static void keep_problem(const char *p)
  * the rest.  Nothing installs a handler: timeouts are poll(2) deadlines.
  * Returns the number of problems (kept for the log; 421 4.3.0).
  */
+/* glibc keeps two real-time signals (32 and 33: thread cancellation and
+ * setxid) to itself and refuses sigaction() on them, but a launcher can
+ * leave them ignored (GNU parallel does) and exec passes that on to our
+ * children.  The raw system call puts an ignored one back to SIG_DFL; we
+ * have no threads, so nothing of the C library's is lost.  The kernel's
+ * struct: handler, flags, restorer, an 8-octet mask. */
+static bool libc_signal_dfl(int sig)
+{
+	struct { void *handler; unsigned long flags; void *restorer;
+		 unsigned long long mask; } old, dfl = { 0 };
+
+	dfl.handler = (void *)SIG_DFL;
+	if (syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof old.mask) < 0)
+		return errno == EINVAL;       /* no such signal */
+	if (old.handler != (void *)SIG_IGN)
+		return true;
+	return syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask) == 0;
+}
+
 static int signals_reset(void)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -479,8 +499,11 @@ static int signals_reset(void)
 		struct sigaction old;
 
 		/* EINVAL: SIGKILL, SIGSTOP, the C library's own real-time ones */
-		if (sigaction(sig, NULL, &old) < 0)
+		if (sigaction(sig, NULL, &old) < 0) {
+			if (sig != SIGKILL && sig != SIGSTOP && !libc_signal_dfl(sig))
+				goto fail;
 			continue;
+		}
 		if (old.sa_handler == SIG_IGN && sigaction(sig, &dfl, NULL) < 0)
 			goto fail;
 	}

@@ -20,8 +20,17 @@ ignore_sigchld() {
 
 # Runs "$@" with SIGCHLD, SIGALRM, SIGTERM blocked and SIGHUP, SIGINT
 # ignored (as nohup and a shell's background jobs do).
+# HUP and INT ignored; also 32 and 33, which glibc keeps to itself (its
+# sigaction refuses them) but a launcher can leave ignored (GNU parallel
+# does): only the raw system call sets them.
 ODD_SIGNALS='
 	$SIG{$_} = "IGNORE" for qw(HUP INT);
+	require "syscall.ph";
+	my $ign = pack("Q4", 1, 0, 0, 0);
+	for my $sig (32, 33) {
+		syscall(&SYS_rt_sigaction, $sig, $ign, 0, 8) == 0
+			or die "rt_sigaction $sig: $!";
+	}
 	sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGCHLD, SIGALRM, SIGTERM))
 		or die "sigprocmask: $!";
 	exec { $ARGV[0] } @ARGV or die "exec: $!"'
