@@ -112,6 +112,23 @@ smtpd:smtpd 700"
 	received "$f" | grep -q ' with ESMTPS (TLS1.3 '
 }
 
+@test "MX (25) over IPv6: delivered, the client's address logged as ::1" {
+	# (swaks needs IO::Socket::INET6 for IPv6; smtplib does not)
+	run timeout 60 python3 - "$MX_PORT" <<'PY'
+import smtplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP("::1", int(sys.argv[1]), local_hostname="client.test", timeout=30) as s:
+    s.starttls(context=ctx)
+    s.sendmail("sender@client.test", ["user@example.org"], "Subject: mx-v6-1\r\n\r\nv6\r\n")
+print("sent")
+PY
+	assert_success
+	f=$(delivered mx-v6-1)
+	received "$f" | grep -qF '[IPv6:::1]'    # RFC 5321 address literal
+	run ct journalctl --no-pager -q -o cat SMTP_EVENT=accepted SMTP_CLIENT=::1
+	assert_output --partial 'client=::1'
+}
+
 @test "MX (25): a domain that is not ours is refused (no open relay)" {
 	run sw --server "127.0.0.1:$MX_PORT" --to someone@elsewhere.test
 	assert_failure
@@ -283,7 +300,7 @@ tls_session() {   # tls_session OUT-FILE [IN-FILE]
 	run cat "$(ct_path /var/lib/smtp-session/netprobe.txt)"
 	echo "$output" | sed 's/^/# /' >&3
 	assert_line "probe 127.0.0.1/$MX_PORT: connected"
-	assert_line "probe ::1/$MX_PORT: Connection refused"
+	assert_line "probe ::1/$MX_PORT: connected"
 	# this host's own non-loopback address: refused at once from here,
 	# dropped (the connect times out) from the deliver chain
 	run timeout 3 bash -c 'exec 3<>/dev/tcp/192.0.2.2/9'
