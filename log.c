@@ -197,6 +197,8 @@ static bool emit_journal(const char *event, const char *msg,
 	snprintf(prio, sizeof prio, "%d", priority(event, keys, vals, n));
 	add_field(buf, &len, sizeof buf, "MESSAGE=", msg);
 	add_field(buf, &len, sizeof buf, "PRIORITY=", prio);
+	/* syslog(3)'s LOG_MAIL: rsyslog's mail.* files it in mail.log */
+	add_field(buf, &len, sizeof buf, "SYSLOG_FACILITY=", "2");
 	add_field(buf, &len, sizeof buf, "SYSLOG_IDENTIFIER=", lg.prog);
 	add_field(buf, &len, sizeof buf, "SMTP_EVENT=", event);
 	add_field(buf, &len, sizeof buf, "SMTP_ID=", lg.id);

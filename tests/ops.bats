@@ -417,6 +417,7 @@ IN
 MESSAGE_DATAGRAMS='-- 1
 MESSAGE=connect id=<ID> client=192.0.2.1 country=-- port= host=unknown
 PRIORITY=6
+SYSLOG_FACILITY=2
 SYSLOG_IDENTIFIER=smtp-session
 SMTP_EVENT=connect
 SMTP_ID=<ID>
@@ -427,6 +428,7 @@ SMTP_HOST=unknown
 -- 2
 MESSAGE=mail id=<ID> client=192.0.2.1 country=-- sender=alice@sender.test
 PRIORITY=6
+SYSLOG_FACILITY=2
 SYSLOG_IDENTIFIER=smtp-session
 SMTP_EVENT=mail
 SMTP_ID=<ID>
@@ -436,6 +438,7 @@ SMTP_SENDER=alice@sender.test
 -- 3
 MESSAGE=accepted id=<ID> client=192.0.2.1 country=-- msgid=<MSGID> sender=alice@sender.test rcpts=1 size=27 reply="Ok: queued" deliver_status=0 deliver_ms=<MS>
 PRIORITY=6
+SYSLOG_FACILITY=2
 SYSLOG_IDENTIFIER=smtp-session
 SMTP_EVENT=accepted
 SMTP_ID=<ID>
@@ -451,6 +454,7 @@ SMTP_DELIVER_MS=<MS>
 -- 4
 MESSAGE=disconnect id=<ID> client=192.0.2.1 country=-- reason=quit messages=1 accepted=1 errors=0
 PRIORITY=6
+SYSLOG_FACILITY=2
 SYSLOG_IDENTIFIER=smtp-session
 SMTP_EVENT=disconnect
 SMTP_ID=<ID>
@@ -589,6 +593,7 @@ replies() {
 -- 1
 MESSAGE=connect id=<ID> client=192.0.2.1 country=-- port= host=unknown
 PRIORITY=6
+SYSLOG_FACILITY=2
 SYSLOG_IDENTIFIER=smtp-session
 SMTP_EVENT=connect
 SMTP_ID=<ID>
@@ -599,6 +604,7 @@ SMTP_HOST=unknown
 -- 2
 MESSAGE=auth id=<ID> client=192.0.2.1 country=-- mechanism=PLAIN user=eve\x0aSMTP_RESULT=ok result=failed reason="unknown user" failures=1
 PRIORITY=4
+SYSLOG_FACILITY=2
 SYSLOG_IDENTIFIER=smtp-session
 SMTP_EVENT=auth
 SMTP_ID=<ID>
@@ -612,6 +618,7 @@ SMTP_FAILURES=1
 -- 3
 MESSAGE=auth id=<ID> client=192.0.2.1 country=-- mechanism=PLAIN user=alice result=ok
 PRIORITY=6
+SYSLOG_FACILITY=2
 SYSLOG_IDENTIFIER=smtp-session
 SMTP_EVENT=auth
 SMTP_ID=<ID>
@@ -623,6 +630,7 @@ SMTP_RESULT=ok
 -- 4
 MESSAGE=disconnect id=<ID> client=192.0.2.1 country=-- reason=quit messages=0 accepted=0 errors=1
 PRIORITY=6
+SYSLOG_FACILITY=2
 SYSLOG_IDENTIFIER=smtp-session
 SMTP_EVENT=disconnect
 SMTP_ID=<ID>
