@@ -41,13 +41,23 @@ HDRS = smtp-session.h lockout.h mailbox.h
 
 PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout
 
-# Debian packages the build, the tests and the demo need.
-DEPS = build-essential pkg-config clang libclang-rt-14-dev libssl-dev \
-       libcrypt-dev libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl \
-       bats bats-support bats-assert bats-file parallel ucspi-tcp swaks curl \
-       python3 systemd whois openssl groff-base strace iproute2 hydra
+# Debian packages, each one named: tools/deps installs without
+# recommends, so what is only recommended (swaks' libnet-ssleay-perl) is
+# not there, and what a test runs itself (pgrep) is named even when a
+# dependency brings it.  Not named: priority required (coreutils,
+# util-linux...), on every Debian.  tools/fresh-root proves each list on
+# a fresh Debian 12 (see HACKING.md).
+# build: cc, headers, pkg-config; demo: libssl3 is dlopen()ed (tls.c),
+# openssl makes the certificate, systemd has systemd-socket-activate,
+# swaks is README's client; check: what tests/ and fuzz/ run.
+DEPS_BUILD = make gcc libc6-dev pkg-config libssl-dev libcrypt-dev libmaxminddb-dev
+DEPS_DEMO  = $(DEPS_BUILD) libssl3 openssl systemd swaks libnet-ssleay-perl
+DEPS_CHECK = $(DEPS_DEMO) clang libclang-rt-14-dev libmaxmind-db-writer-perl \
+	     bats bats-support bats-assert parallel procps ucspi-tcp curl python3 \
+	     whois groff-base strace iproute2 hydra
 
-.PHONY: all deps check check-asan demo install uninstall clean help \
+.PHONY: all deps deps-build deps-demo deps-check check check-asan demo \
+	install uninstall clean help \
 	fuzz fuzz-smoke fuzz-build bench audit
 
 all: $(PROGS)
@@ -66,7 +76,7 @@ $(O)/smtp-deliver: smtp-deliver.c mailbox.c mailbox.h
 
 help:
 	@echo "make            build smtp-session, smtp-deliver and smtp-lockout"
-	@echo "make deps       install missing Debian packages"
+	@echo "make deps       install the missing Debian packages (deps-build, deps-demo: fewer)"
 	@echo "make demo       run a receiver on 127.0.0.1:2525 (Maildir under ./demo)"
 	@echo "make check      run the bats suite; last line: check: N passed, N failed, N skipped"
 	@echo "make check-asan the same suite against an ASan+UBSan build"
@@ -76,20 +86,25 @@ help:
 	@echo "make audit      testssl.sh and nmap smtp-open-relay against a loopback instance"
 
 # Quick when nothing is missing: one dpkg-query, no apt-get.
-deps:
-	@./tools/deps $(DEPS)
+deps: deps-check
+deps-build:
+	@./tools/deps $(DEPS_BUILD)
+deps-demo:
+	@./tools/deps $(DEPS_DEMO)
+deps-check:
+	@./tools/deps $(DEPS_CHECK)
 
-check: deps all
+check: deps-check all
 	@./tests/run-bats
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=all
-check-asan: deps
+check-asan: deps-check
 	$(MAKE) O=build-asan OPT="$(ASAN_FLAGS)" HARDEN= \
 		LDFLAGS="-fsanitize=address,undefined" all
 	@SMTP_BUILD=$(CURDIR)/build-asan ASAN_CHECK=1 ./tests/run-bats
 
-demo: deps all
+demo: deps-demo all
 	@./tools/demo
 
 # The units' @SBINDIR@ and @SYSCONFDIR@ are filled in; the environment
