@@ -22,7 +22,7 @@ CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) $(WARN) $(HARDEN)
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 
-SESSION_SRCS = smtp-session.c envelope.c message.c io.c config.c log.c \
+SESSION_SRCS = smtp-session.c session.c envelope.c message.c io.c config.c log.c \
 	       address.c data.c spool.c queue.c
 # mailbox.c: smtp-deliver's rule for a fileable recipient, applied at RCPT
 SESSION_SRCS += mailbox.c
@@ -37,7 +37,7 @@ CPPFLAGS += $(shell pkg-config --cflags libssl libcrypto)
 # auth.c: crypt_rn(3) from libxcrypt
 SESSION_SRCS += auth.c
 SESSION_LIBS += -lcrypt
-HDRS = smtp-session.h lockout.h mailbox.h
+HDRS = $(wildcard *.h)
 
 PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout
 
@@ -57,7 +57,7 @@ DEPS_CHECK = $(DEPS_DEMO) clang libclang-rt-14-dev libmaxmind-db-writer-perl \
 	     whois groff-base strace iproute2 hydra
 
 .PHONY: all deps deps-build deps-demo deps-check check check-asan demo \
-	install uninstall clean help \
+	install uninstall clean help callgraph \
 	fuzz fuzz-smoke fuzz-build bench audit
 
 all: $(PROGS)
@@ -80,6 +80,7 @@ help:
 	@echo "make demo       run a receiver on 127.0.0.1:2525 (Maildir under ./demo)"
 	@echo "make check      run the bats suite; last line: check: N passed, N failed, N skipped"
 	@echo "make check-asan the same suite against an ASan+UBSan build"
+	@echo "make callgraph  the session's file-level call graph; fails on a cycle"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=... (uninstall likewise)"
 	@echo "make fuzz       libFuzzer targets, FUZZ_SECONDS=$(FUZZ_SECONDS) each (fuzz-smoke: brief)"
 	@echo "make bench      throughput, start-up, RSS, TLS cost against the floor (~5 min)"
@@ -94,8 +95,18 @@ deps-demo:
 deps-check:
 	@./tools/deps $(DEPS_CHECK)
 
-check: deps-check all
+check: deps-check all callgraph
 	@./tests/run-bats
+
+# The file-level call graph of the session must have no cycle: each
+# source compiled alone, its symbols read by tools/callgraph (nm).
+CALLGRAPH_DIR = $(O)/.callgraph
+callgraph: $(SESSION_SRCS) $(HDRS)
+	@rm -rf $(CALLGRAPH_DIR) && mkdir -p $(CALLGRAPH_DIR)
+	@for f in $(SESSION_SRCS); do \
+		$(CC) $(CPPFLAGS) -std=c11 -c $$f -o $(CALLGRAPH_DIR)/$${f%.c}.o || exit 1; \
+	done
+	@./tools/callgraph $(CALLGRAPH_DIR)/*.o
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=all
@@ -140,7 +151,7 @@ uninstall:
 	rmdir $(DESTDIR)$(ETCDIR) 2>/dev/null || true
 
 clean:
-	rm -rf smtp-session smtp-deliver smtp-lockout build-asan tests/.tap.d tests/.asan \
+	rm -rf smtp-session smtp-deliver smtp-lockout build-asan tests/.tap.d tests/.asan .callgraph \
 		fuzz/build bench/build
 
 # ---- fuzz/: libFuzzer targets (clang), see fuzz/run --------------------

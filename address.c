@@ -24,7 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "smtp-session.h"
+#include "address.h"
 
 #define LOCAL_MAX  64
 #define DOMAIN_MAX 255
@@ -301,12 +301,12 @@ bool is_postmaster(const char *addr)
 	       (addr[10] == '\0' || addr[10] == '@' || addr[10] == '>');
 }
 
-bool domain_is_local(const struct config *cfg, const char *domain)
+bool domain_listed(char *const domains[], size_t ndomains, const char *domain)
 {
 	size_t dlen = strlen(domain);
 
-	for (size_t i = 0; i < cfg->ndomains; i++) {
-		const char *d = cfg->domains[i];
+	for (size_t i = 0; i < ndomains; i++) {
+		const char *d = domains[i];
 		size_t n;
 
 		if (d[0] == '.') {    /* .example.org: itself and below */
@@ -321,31 +321,4 @@ bool domain_is_local(const struct config *cfg, const char *domain)
 			return true;
 	}
 	return false;
-}
-
-int recipient_known(const char *file, const char *addr)
-{
-	const char *dom = addr_domain(addr);
-	char line[PATH_MAX_LEN + 64];
-	FILE *f = fopen(file, "re");
-	int found = 0;
-
-	if (!f)
-		return -1;
-	while (!found && fgets(line, sizeof line, f)) {
-		size_t n = strcspn(line, "\r\n");
-		while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-			n--;
-		line[n] = '\0';
-		if (n == 0 || line[0] == '#')
-			continue;
-		if (line[0] == '@')
-			found = strcasecmp(line + 1, dom) == 0;
-		else
-			found = strcasecmp(line, addr) == 0;
-	}
-	if (ferror(f))
-		found = -1;
-	fclose(f);
-	return found;
 }

@@ -92,7 +92,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "smtp-session.h"
+#include "auth.h"
+#include "gate.h"
+#include "io.h"
+#include "log.h"
+#include "session.h"
 
 #ifndef AUTH_MAX_FAILURES
 #define AUTH_MAX_FAILURES 3
@@ -108,7 +112,6 @@
 enum verdict { V_OK, V_BAD, V_TEMP };
 enum step { STEP_OK, STEP_DONE };      /* DONE: replied, exchange over */
 
-static unsigned failures;              /* this session's 535s */
 static const char *mechanism = "";     /* of the exchange under way */
 static struct timespec check_started;  /* for the failure delay */
 
@@ -227,19 +230,15 @@ static void scrub_input(struct session *s)
 
 /* ---- outcomes ----------------------------------------------------------- */
 
-void auth_session_reset(void)
-{
-	failures = 0;
-}
 
 /* Counts and logs a refused credential (before the lockout's verdict,
  * so the log reads in order). */
-static void log_failure(const char *user, const char *why)
+static void log_failure(struct session *s, const char *user, const char *why)
 {
 	char count[16];
 
-	failures++;
-	snprintf(count, sizeof count, "%u", failures);
+	s->auth_failures++;
+	snprintf(count, sizeof count, "%u", s->auth_failures);
 	log_event("auth", "mechanism", mechanism, "user", user ? user : "",
 		  "result", "failed", "reason", why, "failures", count, NULL);
 }
@@ -257,8 +256,8 @@ static void answer_failure(struct session *s, bool locked)
 		reply(s, 421, "4.7.0", "%s Too many failed logins, try again later",
 		      s->cfg->hostname);
 		session_end(s, "locked_out");
-	} else if (failures >= AUTH_MAX_FAILURES) {
-		snprintf(count, sizeof count, "%u", failures);
+	} else if (s->auth_failures >= AUTH_MAX_FAILURES) {
+		snprintf(count, sizeof count, "%u", s->auth_failures);
 		log_event("auth_limit", "failures", count, NULL);
 		reply(s, 421, "4.7.0", "%s Too many failed logins, closing connection",
 		      s->cfg->hostname);
@@ -266,16 +265,16 @@ static void answer_failure(struct session *s, bool locked)
 	}
 }
 
-void auth_failed(struct session *s, const char *user, const char *why)
+static void auth_failed(struct session *s, const char *user, const char *why)
 {
-	log_failure(user, why);
+	log_failure(s, user, why);
 	answer_failure(s, gate_auth_failed(s));   /* the shared lockout */
 }
 
 /* A charged verification said no: it settles the charge as a failure. */
 static void auth_refused(struct session *s, const char *user, const char *why)
 {
-	log_failure(user, why);
+	log_failure(s, user, why);
 	answer_failure(s, gate_auth_settle(s, true));
 }
 

@@ -30,8 +30,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "geoip.h"
 #include "lockout.h"
-#include "smtp-session.h"
+#include "log.h"
 
 #ifndef DELIVER_DEFAULT
 #define DELIVER_DEFAULT "/usr/local/sbin/smtp-deliver"
@@ -476,8 +478,6 @@ static int check_files(const struct config *cfg, void (*report)(const char *))
 			strerror(errno));
 	check_gate_files(cfg, &p);
 	check_auth_files(cfg, &p);
-	if (cfg->tls_cert || cfg->tls_key || cfg->tls_ticket_keys)
-		p.count += tls_check_files(cfg, report);
 	return p.count;
 }
 

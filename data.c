@@ -29,7 +29,7 @@
  */
 #include <string.h>
 
-#include "smtp-session.h"
+#include "data.h"
 
 void data_init(struct data_decoder *d, bool dot_mode, bool reject_bare_lf)
 {

@@ -28,25 +28,11 @@
 #include <strings.h>
 
 #include "mailbox.h"
-#include "smtp-session.h"
-
-void tx_reset(struct session *s)
-{
-	struct tx *t = &s->tx;
-
-	for (size_t i = 0; i < t->nrcpts; i++) {
-		free(t->rcpts[i]);
-		t->rcpts[i] = NULL;
-	}
-	t->nrcpts = 0;
-	t->sender[0] = '\0';
-	t->utf8 = t->bdat = false;
-	if (t->spooling)
-		spool_close(&t->spool);
-	t->spooling = false;
-	if (s->state == ST_MAIL)
-		s->state = ST_HELO;
-}
+#include "address.h"
+#include "auth.h"
+#include "envelope.h"
+#include "log.h"
+#include "session.h"
 
 static bool ascii(const char *s)
 {
@@ -219,6 +205,40 @@ void cmd_mail(struct session *s, const char *arg)
 }
 
 /* Relay policy; replies and returns false when the recipient is refused. */
+/* 1: addr is in the SMTP_RECIPIENTS file (or its domain as @domain),
+ * 0: not, -1: the file cannot be read. */
+static int recipient_known(const char *file, const char *addr)
+{
+	const char *dom = addr_domain(addr);
+	char line[PATH_MAX_LEN + 64];
+	FILE *f = fopen(file, "re");
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof line, f)) {
+		size_t n = strcspn(line, "\r\n");
+		while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+			n--;
+		line[n] = '\0';
+		if (n == 0 || line[0] == '#')
+			continue;
+		if (line[0] == '@')
+			found = strcasecmp(line + 1, dom) == 0;
+		else
+			found = strcasecmp(line, addr) == 0;
+	}
+	if (ferror(f))
+		found = -1;
+	fclose(f);
+	return found;
+}
+
+static bool domain_is_local(const struct config *cfg, const char *domain)
+{
+	return domain_listed(cfg->domains, cfg->ndomains, domain);
+}
+
 static bool rcpt_allowed(struct session *s, const char *addr)
 {
 	const char *dom = addr_domain(addr);

@@ -27,8 +27,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "gate.h"
+#include "geoip.h"
+#include "io.h"
 #include "lockout.h"
-#include "smtp-session.h"
+#include "log.h"
+#include "session.h"
 
 static struct lockout store = { .fd = -1 };
 static bool store_ok;

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "smtp-session.h"
+#include "geoip.h"
 
 static MMDB_s db;
 static bool opened;

@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "smtp-session.h"
+#include "io.h"
 
 long long mono_ms(void)
 {
@@ -140,6 +140,16 @@ int io_flush(struct io *io)
 	}
 	io->wlen = 0;
 	return io->werror ? -1 : 0;
+}
+
+void io_close(struct io *io)
+{
+	const struct io_transport *tp = io->tp;
+
+	if (tp && tp->close) {
+		io->tp = NULL;        /* once; later writes go nowhere useful */
+		tp->close(tp->ctx, io);
+	}
 }
 
 void io_write(struct io *io, const char *buf, size_t len)

@@ -28,6 +28,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "smtp-session.h"
+#include "log.h"
 
 #define LOG_LINE_MAX  2048
 #define LOG_VALUE_MAX 512

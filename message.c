@@ -31,7 +31,13 @@
 #include <strings.h>
 #include <time.h>
 
-#include "smtp-session.h"
+#include "data.h"
+#include "io.h"
+#include "log.h"
+#include "message.h"
+#include "queue.h"
+#include "session.h"
+#include "spool.h"
 
 static char inbuf[IO_RBUF];
 static char outbuf[IO_RBUF + 2];

@@ -34,7 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "smtp-session.h"
+#include "io.h"
+#include "log.h"
+#include "queue.h"
 
 #define STDERR_MAX    8192
 #define EXIT_EXEC_FAILED 120    /* qmail.c: the child could not exec */

@@ -36,46 +36,20 @@
 #include <unistd.h>
 #include <fcntl.h>
 
-#include "smtp-session.h"
+#include "auth.h"
+#include "config.h"
+#include "envelope.h"
+#include "gate.h"
+#include "io.h"
+#include "log.h"
+#include "message.h"
+#include "session.h"
+#include "tls.h"
 
 #define LISTEN_FDS_START 3   /* sd_listen_fds(3) */
 
 static struct config cfg;
 static struct session sess;
-
-/* ---- replies ---------------------------------------------------------- */
-
-void reply(struct session *s, int code, const char *enh, const char *fmt, ...)
-{
-	char line[1024];
-	int n;
-	va_list ap;
-
-	n = enh ? snprintf(line, sizeof line, "%d %s ", code, enh)
-		: snprintf(line, sizeof line, "%d ", code);
-	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof line - (size_t)n - 2, fmt, ap);
-	va_end(ap);
-	if ((size_t)n > sizeof line - 3)
-		n = sizeof line - 3;
-	line[n++] = '\r';
-	line[n++] = '\n';
-	io_write(&s->io, line, (size_t)n);
-	if (code >= 500 && s->count_errors)
-		s->errors++;
-	if (code == 421) {
-		io_flush(&s->io);
-		s->quit = true;
-	}
-}
-
-void reply_line(struct session *s, int code, bool last, const char *text)
-{
-	char line[600];
-	int n = snprintf(line, sizeof line, "%d%c%.500s\r\n", code,
-			 last ? ' ' : '-', text);
-	io_write(&s->io, line, (size_t)n);
-}
 
 /* ---- the simple commands ---------------------------------------------- */
 
@@ -302,24 +276,6 @@ static void command_loop(struct session *s)
 	session_end(s, "quit");
 }
 
-void session_end(struct session *s, const char *why)
-{
-	char msgs[24], acc[24], errs[24];
-
-	if (s->ended)
-		return;
-	s->ended = true;
-	io_flush(&s->io);
-	tls_close(s);                  /* close_notify */
-	snprintf(msgs, sizeof msgs, "%u", s->messages);
-	snprintf(acc, sizeof acc, "%u", s->accepted);
-	snprintf(errs, sizeof errs, "%u", s->errors);
-	log_event("disconnect", "reason", why, "messages", msgs,
-		  "accepted", acc, "errors", errs, NULL);
-	tx_reset(s);
-	s->quit = true;
-}
-
 /* ---- connection discovery --------------------------------------------- */
 
 /* sd_listen_fds(3) semantics without libsystemd: LISTEN_PID must be us;
@@ -522,6 +478,8 @@ static int check_config(void)
 	int n = config_load(&cfg, report_problem);
 
 	n += config_check_files(&cfg, report_problem);
+	if (cfg.tls_cert || cfg.tls_key || cfg.tls_ticket_keys)
+		n += tls_check_files(&cfg, report_problem);
 	n += auth_check_costs(&cfg, report_problem);   /* SMTP_PASSWD's hashes */
 	if (n == 0)
 		printf("smtp-session: configuration ok\n");

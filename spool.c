@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "smtp-session.h"
+#include "spool.h"
 
 static int open_named(const char *dir)
 {

@@ -23,7 +23,7 @@
  *	octet the client pipelined after STARTTLS is discarded
  *	(io_discard_input; CVE-2011-0411), the handshake runs, and the
  *	session forgets what the client told it before TLS (RFC 3207 4.2,
- *	starttls_forget()): HELO/EHLO (state ST_GREETED), the envelope, the
+ *	session_restart(), session.c): HELO/EHLO (state ST_GREETED), the envelope, the
  *	AUTH identity, the error and AUTH failure counts.
  *
  * TICKET KEYS (SMTP_TLS_TICKET_KEYS)
@@ -120,7 +120,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "smtp-session.h"
+#include "io.h"
+#include "log.h"
+#include "session.h"
+#include "tls.h"
 
 #define TICKET_KEYS_MAX  8       /* read from the file */
 #define TICKET_KEYS_KEEP 3       /* written by --new-ticket-key */
@@ -640,6 +643,8 @@ static size_t tp_pending(void *ctx)
 	return n > 0 ? (size_t)n : 0;
 }
 
+static void tp_close(void *ctx, struct io *io);
+
 static short tp_wants(void *ctx)
 {
 	(void)ctx;
@@ -724,6 +729,7 @@ static bool tls_handshake(struct session *s)
 	T.tp.write = tp_write;
 	T.tp.pending = tp_pending;
 	T.tp.wants = tp_wants;
+	T.tp.close = tp_close;
 	T.tp.ctx = NULL;
 	io->tp = &T.tp;
 	s->tls_active = true;
@@ -744,43 +750,6 @@ static bool tls_handshake(struct session *s)
 bool tls_implicit_start(struct session *s)
 {
 	return tls_prepare(s) && tls_handshake(s);
-}
-
-/*
- * RFC 3207 4.2: after the handshake "the server MUST discard any
- * knowledge obtained from the client, such as the argument to the EHLO
- * command, which was not obtained from the TLS negotiation itself."
- * The one place that does it.  Field by field (struct session):
- *
- *   forgotten  helo, esmtp, state (ST_GREETED: EHLO again, else 503);
- *              the transaction (tx_reset: sender, recipients, spool);
- *              authenticated and auth_user (no relaying, no ESMTPA, no
- *              SMTP_AUTH_USER until the client authenticates again,
- *              which RFC 4954 4 then allows: AUTH is no longer 503);
- *              errors (the SMTP_MAX_ERRORS count) and auth.c's failure
- *              count (auth_session_reset(): AUTH_MAX_FAILURES), which
- *              counted commands of the plaintext session; the plaintext
- *              input already buffered (io_discard_input, before the
- *              handshake).
- *   kept       what the client did not tell us in SMTP: cfg; io (its
- *              transport is TLS now); id; client_ip, client_port,
- *              remote_host and country (from the connection, tcpserver
- *              and GeoIP); tls_active and tls_info (from the negotiation
- *              itself); messages and accepted (our counts: the queue id
- *              "<id>.<messages>" must stay unique); quit, ended and
- *              count_errors (control flow).  The lockout file's failures
- *              stay too: they belong to the address, not to the session.
- */
-static void starttls_forget(struct session *s)
-{
-	tx_reset(s);
-	s->state = ST_GREETED;
-	memset(s->helo, 0, sizeof s->helo);
-	s->esmtp = false;
-	s->authenticated = false;
-	memset(s->auth_user, 0, sizeof s->auth_user);
-	s->errors = 0;
-	auth_session_reset();
 }
 
 void cmd_starttls(struct session *s, const char *arg)
@@ -808,14 +777,16 @@ void cmd_starttls(struct session *s, const char *arg)
 	io_discard_input(&s->io);
 	if (!tls_handshake(s)) {
 		session_end(s, "tls_failed");
-		exit(0);
+		return;
 	}
-	starttls_forget(s);
+	session_restart(s);               /* RFC 3207 4.2 */
 }
 
-void tls_close(struct session *s)
+/* The transport's close: our close_notify, not waiting for the client's. */
+static void tp_close(void *ctx, struct io *io)
 {
-	if (!s->tls_active || !T.ssl || T.failed)
+	(void)ctx;
+	if (!T.ssl || T.failed)
 		return;
 	/* Our close_notify only; the client's is not waited for. */
 	for (int tries = 0; tries < 2; tries++) {
@@ -826,8 +797,7 @@ void tls_close(struct session *s)
 		if (r >= 0)
 			break;
 		e = O.SSL_get_error(T.ssl, r);
-		if (e != SSL_ERROR_WANT_WRITE ||
-		    io_wait(&s->io, POLLOUT) != IO_OK)
+		if (e != SSL_ERROR_WANT_WRITE || io_wait(io, POLLOUT) != IO_OK)
 			break;
 	}
 	O.ERR_clear_error();

@@ -31,7 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../smtp-session.h"
+#include "../io.h"
+#include "../session.h"   /* CMD_LINE_MAX, AUTH_LINE_MAX */
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s " \
 	"(%s:%d)\n", #c, __FILE__, __LINE__); abort(); } } while (0)
@@ -85,7 +86,8 @@ static int devnull = -1;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mem m;
-	struct io_transport tp = { mem_read, mem_write, mem_pending, NULL, &m };
+	struct io_transport tp = { .read = mem_read, .write = mem_write,
+				   .pending = mem_pending, .ctx = &m };
 	const uint8_t *in;
 	size_t n, pos = 0, cap;
 	uint32_t ops;

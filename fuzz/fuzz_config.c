@@ -47,7 +47,9 @@
 #include <unistd.h>
 
 #include "../lockout.h"
-#include "../smtp-session.h"
+#include "../config.h"
+#include "../geoip.h"
+#include "../log.h"
 
 /* -Dstrdup=fuzz_strdup -Dfree=fuzz_free are meant for config.c only */
 #undef strdup
@@ -97,8 +99,6 @@ int lockout_open(struct lockout *lk, const char *path, uint32_t slots,
 		 const struct lockout_policy *pol, char *err, size_t errlen)
 { (void)lk; (void)path; (void)slots; (void)pol; (void)err; (void)errlen; abort(); }
 void lockout_close(struct lockout *lk) { (void)lk; abort(); }
-int tls_check_files(const struct config *cfg, void (*report)(const char *))
-{ (void)cfg; (void)report; abort(); }
 
 /* ---- the check -------------------------------------------------------- */
 

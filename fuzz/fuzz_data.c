@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../smtp-session.h"
+#include "../data.h"
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s " \
 	"(%s:%d)\n", #c, __FILE__, __LINE__); abort(); } } while (0)

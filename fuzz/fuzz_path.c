@@ -37,7 +37,7 @@
 #include <strings.h>
 
 #include "../mailbox.h"
-#include "../smtp-session.h"
+#include "../address.h"
 
 #define CHECK(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s " \
 	"(%s:%d)\n", #c, __FILE__, __LINE__); abort(); } } while (0)

@@ -218,7 +218,6 @@ static void reset(void)
 	sess.cfg = &cfg;
 	sess.state = ST_HELO;
 	sess.esmtp = true;
-	failures = 0;
 	last_code = 0;
 	last_enh[0] = '\0';
 	n235 = 0;

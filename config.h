@@ -1,0 +1,73 @@
+/*
+ * config.h - the configuration, read once from the environment (config.c).
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SMTP_SESSION_VERSION "0.1.0"
+
+#define HOSTNAME_MAX     255
+#define DELIVER_ARGV_MAX 32
+#define DOMAINS_MAX      256
+
+enum bare_lf_mode { BARE_LF_NORMALIZE, BARE_LF_REJECT };
+enum tls_mode     { TLS_OFF, TLS_OPTIONAL, TLS_REQUIRED };
+enum auth_mode    { AUTH_OFF, AUTH_OPTIONAL, AUTH_REQUIRED };
+
+struct config {
+	char hostname[HOSTNAME_MAX + 1];
+	char *domains[DOMAINS_MAX];       /* lower-case, as listed */
+	size_t ndomains;
+	bool relayclient;                 /* RELAYCLIENT is set */
+	const char *recipients;           /* SMTP_RECIPIENTS file or NULL */
+	uint64_t max_size;
+	unsigned max_rcpts;
+	unsigned max_errors;
+	enum bare_lf_mode bare_lf;
+	unsigned timeout;                 /* seconds per read */
+	unsigned session_timeout;         /* seconds per session */
+	const char *spool_dir;
+	char *deliver_argv[DELIVER_ARGV_MAX + 1];
+	unsigned deliver_timeout;
+	bool allow_root;
+	/* TLS and AUTH (their own modules fill the behaviour in). */
+	const char *tls_cert, *tls_key, *tls_ticket_keys;
+	enum tls_mode tls;
+	bool tls_implicit;
+	enum auth_mode auth;
+	bool auth_plaintext;
+	const char *passwd, *checkpassword;
+	unsigned auth_fail_delay;         /* ms from the check to a 535 */
+	char *checkpassword_argv[DELIVER_ARGV_MAX + 1];  /* NULL[0]: unset */
+	const char *log_mode;
+	/* lockout, GeoIP, greet delay (gate.c) */
+	const char *lockout_file;
+	unsigned lockout_threshold, lockout_window, lockout_duration;
+	unsigned lockout_v6_prefix;
+	uint32_t lockout_slots;
+	const char *geoip_db;
+	const char *country_deny;         /* "" or "CN RU --" */
+	const char *auth_countries;       /* "" = all */
+	unsigned greet_delay;
+};
+
+struct config_var {
+	const char *name;
+	const char *def;                  /* shown by --help */
+	const char *help;
+};
+extern const struct config_var config_vars[];
+
+/* Fills cfg from the environment.  Returns the number of problems, each
+ * reported through report(); 0 means the configuration is usable. */
+int config_load(struct config *cfg, void (*report)(const char *problem));
+/* Extra checks that touch the file system, for --check-config. */
+int config_check_files(const struct config *cfg,
+		       void (*report)(const char *problem));
+void config_usage(int fd);
+
+#endif
