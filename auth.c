@@ -837,35 +837,19 @@ static void mech_login(struct session *s, const char *initial)
 	finish(s, login_user, ulen, decoded, plen);
 }
 
-void cmd_auth(struct session *s, const char *arg)
+/* Policy and sequence (SMTP_AUTH off, EHLO first, once, not inside a
+ * transaction, TLS unless SMTP_AUTH_PLAINTEXT) are the command table's
+ * rules (smtp-session.c). */
+void cmd_auth(struct session *s, const char *arg,
+	      const struct refusal *refused)
 {
-	const struct config *cfg = s->cfg;
 	char mech[16];
 	size_t mlen = strcspn(arg, " ");
 	const char *initial = arg + mlen;
 
+	(void)refused;
 	mechanism = "";
 	check_started.tv_sec = check_started.tv_nsec = 0;
-	if (cfg->auth == AUTH_OFF) {
-		reply(s, 502, "5.5.1", "Error: command not implemented");
-		return;
-	}
-	if (s->state == ST_GREETED || !s->esmtp) {
-		reply(s, 503, "5.5.1", "Error: send EHLO first");
-		return;
-	}
-	if (s->authenticated) {
-		reply(s, 503, "5.5.1", "Error: already authenticated");
-		return;
-	}
-	if (s->state == ST_MAIL) {
-		reply(s, 503, "5.5.1", "Error: AUTH not allowed during a mail transaction");
-		return;
-	}
-	if (!s->tls_active && !cfg->auth_plaintext) {
-		reply(s, 538, "5.7.11", "Encryption required for requested authentication mechanism");
-		return;
-	}
 	while (*initial == ' ')
 		initial++;
 	if (mlen == 0 || strchr(initial, ' ')) {

@@ -166,21 +166,17 @@ static bool mail_params(struct session *s, const char *p, bool *utf8)
 	return true;
 }
 
-void cmd_mail(struct session *s, const char *arg)
+/* Sequence rules (HELO first, no nested MAIL, AUTH first under
+ * SMTP_AUTH=required) are the command table's (smtp-session.c). */
+void cmd_mail(struct session *s, const char *arg,
+	      const struct refusal *refused)
 {
 	char addr[PATH_MAX_LEN + 1];
 	const char *params;
 	enum path_error e;
 	bool utf8;
 
-	if (s->state == ST_MAIL) {
-		reply(s, 503, "5.5.1", "Error: nested MAIL command");
-		return;
-	}
-	if (s->cfg->auth == AUTH_REQUIRED && !s->authenticated) {
-		reply(s, 530, "5.7.0", "Authentication required");
-		return;
-	}
+	(void)refused;
 	e = parse_path(arg, "FROM:", true, true, addr, &params);
 	if (e != PATH_OK) {
 		path_refused(s, e, true);
@@ -300,17 +296,15 @@ static bool already_listed(const struct tx *t, const char *addr)
 	return false;
 }
 
-void cmd_rcpt(struct session *s, const char *arg)
+/* Sequence rules (MAIL first, none after BDAT): the command table's. */
+void cmd_rcpt(struct session *s, const char *arg,
+	      const struct refusal *refused)
 {
 	char addr[PATH_MAX_LEN + 1];
 	const char *params;
 	enum path_error e;
 
-	if (s->state != ST_MAIL || s->tx.bdat) {
-		reply(s, 503, "5.5.1", s->tx.bdat ? "Error: RCPT after BDAT"
-			: "Error: need MAIL command");
-		return;
-	}
+	(void)refused;
 	e = parse_path(arg, "TO:", s->tx.utf8, false, addr, &params);
 	if (e == PATH_OK && !utf8_valid((const unsigned char *)addr, strlen(addr)))
 		e = PATH_BAD;

@@ -6,7 +6,9 @@
 
 #include "session.h"
 
-void cmd_mail(struct session *s, const char *arg);
-void cmd_rcpt(struct session *s, const char *arg);
+void cmd_mail(struct session *s, const char *arg,
+	      const struct refusal *refused);
+void cmd_rcpt(struct session *s, const char *arg,
+	      const struct refusal *refused);
 
 #endif

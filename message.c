@@ -215,21 +215,12 @@ static void lost_client(struct session *s, enum io_status st)
 	session_end(s, st == IO_TIMEOUT ? "timeout" : "eof");
 }
 
-void cmd_data(struct session *s, const char *arg)
+/* Sequence rules (MAIL and RCPT first, none after BDAT): the table's. */
+void cmd_data(struct session *s, const char *arg,
+	      const struct refusal *refused)
 {
 	(void)arg;
-	if (s->state != ST_MAIL) {
-		reply(s, 503, "5.5.1", "Error: need MAIL command");
-		return;
-	}
-	if (s->tx.bdat) {         /* RFC 3030 3: no DATA after BDAT */
-		reply(s, 503, "5.5.1", "Error: DATA after BDAT");
-		return;
-	}
-	if (s->tx.nrcpts == 0) {
-		reply(s, 503, "5.5.1", "Error: need RCPT command");
-		return;
-	}
+	(void)refused;
 	if (!start_message(s, true))
 		return;
 	reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
@@ -294,28 +285,22 @@ static enum io_status read_chunk(struct session *s, uint64_t size, bool accept)
 
 /* Readies the transaction for a chunk (opening the spool at the first);
  * returns why the chunk cannot be taken (the reply to send after reading
- * it), or NULL. */
-struct refusal { int code; const char *enh, *text; };
-
-static const struct refusal *bdat_start(struct session *s)
+ * it), or NULL.  The sequence rules were checked by the command table,
+ * which hands their refusal over instead of sending it (CMD_READ_FIRST). */
+static const struct refusal *bdat_start(struct session *s,
+					const struct refusal *refused)
 {
-	static const struct refusal tls = { 530, "5.7.0", TLS_FIRST_TEXT },
-		mail = { 503, "5.5.1", "Error: need MAIL command" },
-		rcpt = { 503, "5.5.1", "Error: need RCPT command" },
-		spool = { 0, NULL, NULL };   /* 451 already sent */
+	static const struct refusal spool = { 0, NULL, NULL }; /* 451 sent */
 
-	if (s->cfg->tls == TLS_REQUIRED && !s->tls_active)
-		return &tls;
-	if (s->state != ST_MAIL)
-		return &mail;
-	if (s->tx.nrcpts == 0)
-		return &rcpt;
+	if (refused)
+		return refused;
 	if (!s->tx.spooling && !start_message(s, false))
 		return &spool;
 	return NULL;
 }
 
-void cmd_bdat(struct session *s, const char *arg)
+void cmd_bdat(struct session *s, const char *arg,
+	      const struct refusal *refused)
 {
 	const struct refusal *refusal;
 	enum io_status st;
@@ -326,7 +311,7 @@ void cmd_bdat(struct session *s, const char *arg)
 		reply(s, 501, "5.5.4", "Syntax: BDAT <size> [LAST]");
 		return;
 	}
-	refusal = bdat_start(s);
+	refusal = bdat_start(s, refused);
 	if (!refusal)
 		s->tx.bdat = true;
 	/* a refused chunk is still read, never taken for commands */

@@ -6,7 +6,9 @@
 
 #include "session.h"
 
-void cmd_data(struct session *s, const char *arg);
-void cmd_bdat(struct session *s, const char *arg);
+void cmd_data(struct session *s, const char *arg,
+	      const struct refusal *refused);
+void cmd_bdat(struct session *s, const char *arg,
+	      const struct refusal *refused);
 
 #endif

@@ -65,6 +65,10 @@ struct session {
 };
 
 
+/* A reply that refuses a command: what the command table's rules give
+ * (smtp-session.c), e.g. { 503, "5.5.1", "Error: need MAIL command" }. */
+struct refusal { int code; const char *enh, *text; };
+
 /* One reply; enh may be NULL (greeting, HELO/EHLO, 354).  A 421 ends the
  * session after it is sent; a 5xx counts as a client error. */
 void reply(struct session *s, int code, const char *enh, const char *fmt, ...)

@@ -752,17 +752,12 @@ bool tls_implicit_start(struct session *s)
 	return tls_prepare(s) && tls_handshake(s);
 }
 
-void cmd_starttls(struct session *s, const char *arg)
+/* Once, and only when offered: the command table's rules. */
+void cmd_starttls(struct session *s, const char *arg,
+		  const struct refusal *refused)
 {
 	(void)arg;                          /* CMD_NOARG: 501 in dispatch */
-	if (s->tls_active) {
-		reply(s, 503, "5.5.1", "Error: TLS already active");
-		return;
-	}
-	if (!tls_configured(s->cfg)) {      /* not offered: as Postfix */
-		reply(s, 502, "5.5.1", "Error: STARTTLS not offered");
-		return;
-	}
+	(void)refused;
 	if (!tls_prepare(s)) {
 		reply(s, 454, "4.7.0", "TLS not available due to temporary reason");
 		return;

@@ -10,7 +10,8 @@
 
 /* Cert and key set and SMTP_TLS not off: STARTTLS offered.  No OpenSSL. */
 bool tls_configured(const struct config *cfg);
-void cmd_starttls(struct session *s, const char *arg);
+void cmd_starttls(struct session *s, const char *arg,
+		  const struct refusal *refused);
 /* SMTP_TLS_IMPLICIT: the handshake before the greeting; false (logged)
  * when it failed and the session must end without a reply. */
 bool tls_implicit_start(struct session *s);

@@ -247,7 +247,7 @@ static void run_auth(char *arg)
 
 	while (*initial == ' ')
 		initial++;
-	cmd_auth(&sess, arg);
+	cmd_auth(&sess, arg, NULL);
 	CHECK(n235 == 0);
 	CHECK(all_zero(line, sizeof line));
 	CHECK(all_zero(decoded, sizeof decoded));
