@@ -35,6 +35,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/wait.h>
 
 #include "auth.h"
 #include "config.h"
@@ -621,14 +624,67 @@ fail:
 	return 1;
 }
 
+/* --check-config's file-system checks: the files the configuration
+ * names, the TLS files, what SMTP_PASSWD's hashes cost. */
+static int check_files(void)
+{
+	int n = config_check_files(&cfg, report_problem);
+
+	if (cfg.tls_cert || cfg.tls_key || cfg.tls_ticket_keys)
+		n += tls_check_files(&cfg, report_problem);
+	return n + auth_check_costs(&cfg, report_problem);
+}
+
+/* The user the shipped units run sessions as (User=smtpd). */
+#define SERVICE_USER "smtpd"
+
+/* Root without SMTP_ALLOW_ROOT=1: the sessions will never run as root, so
+ * root's view of the files says nothing (root reads a key only root can
+ * read; checking SMTP_LOCKOUT_FILE would even create it owned by root,
+ * unusable by the sessions).  The checks run in a child with the
+ * credentials of SERVICE_USER instead; its problems are its exit status. */
+static int check_files_as_service_user(void)
+{
+	struct passwd *pw;
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0 || cfg.allow_root)
+		return check_files();
+	pw = getpwnam(SERVICE_USER);
+	if (!pw) {
+		report_problem("running as root: the sessions refuse root, and "
+			       "there is no user " SERVICE_USER " to check the "
+			       "files as; run --check-config as the sessions' user");
+		return 1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		report_problem("running as root: fork failed; files not checked");
+		return 1;
+	}
+	if (pid == 0) {
+		int n;
+		if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+		    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
+		    geteuid() == 0)
+			_exit(1);
+		n = check_files();
+		fflush(NULL);
+		_exit(n > 100 ? 100 : n);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 static int check_config(void)
 {
 	int n = config_load(&cfg, report_problem);
 
-	n += config_check_files(&cfg, report_problem);
-	if (cfg.tls_cert || cfg.tls_key || cfg.tls_ticket_keys)
-		n += tls_check_files(&cfg, report_problem);
-	n += auth_check_costs(&cfg, report_problem);   /* SMTP_PASSWD's hashes */
+	n += check_files_as_service_user();
 	if (n == 0)
 		printf("smtp-session: configuration ok\n");
 	return n == 0 ? 0 : 1;
