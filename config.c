@@ -6,7 +6,7 @@
  *	line of help; --help prints it and smtp-session(8) documents it.
  *	config_load() parses and range-checks each value and reports every
  *	problem (not just the first), so an admin fixes them in one go.
- *	config_check_files() adds the file-system checks of --check-config.
+ *	The file-system checks of --check-config are in config-check.c.
  *
  * LIMITS
  *	Numbers are decimal, within the ranges in parse_num() calls below.
@@ -20,17 +20,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
-#include "geoip.h"
-#include "lockout.h"
-#include "log.h"
 
 #ifndef DELIVER_DEFAULT
 #define DELIVER_DEFAULT "/usr/local/sbin/smtp-deliver"
@@ -75,15 +70,7 @@ const struct config_var config_vars[] = {
 	{ NULL, NULL, NULL },
 };
 
-struct problems {
-	void (*report)(const char *);
-	int count;
-};
-
-static void problem(struct problems *p, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void problem(struct problems *p, const char *fmt, ...)
+void config_problem(struct config_problems *p, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -105,7 +92,7 @@ static const char *env(const char *name)
 
 /* A file or directory variable: unset stays NULL (or def), a relative
  * path is a problem (the services run with an unknown working dir). */
-static const char *parse_path_var(struct problems *p, const char *name,
+static const char *parse_path_var(struct config_problems *p, const char *name,
 				  const char *def)
 {
 	const char *v = env(name);
@@ -113,11 +100,11 @@ static const char *parse_path_var(struct problems *p, const char *name,
 	if (!v)
 		return def;
 	if (v[0] != '/')
-		problem(p, "%s: '%.64s' is not an absolute path", name, v);
+		config_problem(p, "%s: '%.64s' is not an absolute path", name, v);
 	return v;
 }
 
-static uint64_t parse_num(struct problems *p, const char *name, uint64_t def,
+static uint64_t parse_num(struct config_problems *p, const char *name, uint64_t def,
 			  uint64_t min, uint64_t max)
 {
 	const char *v = env(name);
@@ -130,14 +117,14 @@ static uint64_t parse_num(struct problems *p, const char *name, uint64_t def,
 	n = strtoull(v, &end, 10);
 	if (!isdigit((unsigned char)v[0]) || *end || errno == ERANGE ||
 	    n < min || n > max) {
-		problem(p, "%s: '%.64s' is not a number from %llu to %llu", name,
+		config_problem(p, "%s: '%.64s' is not a number from %llu to %llu", name,
 			v, (unsigned long long)min, (unsigned long long)max);
 		return def;
 	}
 	return n;
 }
 
-static bool parse_bool(struct problems *p, const char *name)
+static bool parse_bool(struct config_problems *p, const char *name)
 {
 	const char *v = env(name);
 
@@ -145,12 +132,12 @@ static bool parse_bool(struct problems *p, const char *name)
 		return false;
 	if (strcmp(v, "1") == 0)
 		return true;
-	problem(p, "%s: '%.64s' must be 0 or 1", name, v);
+	config_problem(p, "%s: '%.64s' must be 0 or 1", name, v);
 	return false;
 }
 
 /* Index of v in words[] (NULL-terminated), or def when unset. */
-static int parse_word(struct problems *p, const char *name,
+static int parse_word(struct config_problems *p, const char *name,
 		      const char *const words[], int def)
 {
 	const char *v = env(name);
@@ -160,7 +147,7 @@ static int parse_word(struct problems *p, const char *name,
 	for (int i = 0; words[i]; i++)
 		if (strcmp(v, words[i]) == 0)
 			return i;
-	problem(p, "%s: '%.64s' is not one of the allowed values", name, v);
+	config_problem(p, "%s: '%.64s' is not one of the allowed values", name, v);
 	return def;
 }
 
@@ -186,7 +173,7 @@ static bool hostname_valid(const char *h)
 	return true;
 }
 
-static void load_hostname(struct config *cfg, struct problems *p)
+static void load_hostname(struct config *cfg, struct config_problems *p)
 {
 	const char *v = env("SMTP_HOSTNAME");
 
@@ -195,13 +182,13 @@ static void load_hostname(struct config *cfg, struct problems *p)
 		snprintf(cfg->hostname, sizeof cfg->hostname, "%s",
 			 hostname_valid(v) ? v : "localhost");
 		if (!hostname_valid(v))
-			problem(p, "SMTP_HOSTNAME: '%.64s' is not a host name", v);
+			config_problem(p, "SMTP_HOSTNAME: '%.64s' is not a host name", v);
 		return;
 	}
 	if (gethostname(cfg->hostname, sizeof cfg->hostname) < 0 ||
 	    !hostname_valid(cfg->hostname)) {
 		snprintf(cfg->hostname, sizeof cfg->hostname, "localhost");
-		problem(p, "SMTP_HOSTNAME: unset, and gethostname() gave no usable name");
+		config_problem(p, "SMTP_HOSTNAME: unset, and gethostname() gave no usable name");
 	}
 }
 
@@ -236,7 +223,7 @@ static int split(const char *s, const char *seps, char *out[], size_t max)
 	return n;
 }
 
-static void load_domains(struct config *cfg, struct problems *p)
+static void load_domains(struct config *cfg, struct config_problems *p)
 {
 	const char *v = env("SMTP_DOMAINS");
 	int n;
@@ -246,7 +233,7 @@ static void load_domains(struct config *cfg, struct problems *p)
 		return;
 	n = split(v, " ,\t\n", cfg->domains, DOMAINS_MAX);
 	if (n < 0) {
-		problem(p, "SMTP_DOMAINS: more than %d domains", DOMAINS_MAX);
+		config_problem(p, "SMTP_DOMAINS: more than %d domains", DOMAINS_MAX);
 		return;
 	}
 	for (int i = 0; i < n; i++) {
@@ -254,30 +241,30 @@ static void load_domains(struct config *cfg, struct problems *p)
 		for (char *c = d; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
 		if (!hostname_valid(d[0] == '.' ? d + 1 : d))
-			problem(p, "SMTP_DOMAINS: '%.64s' is not a domain", d);
+			config_problem(p, "SMTP_DOMAINS: '%.64s' is not a domain", d);
 	}
 	cfg->ndomains = (size_t)n;
 }
 
 /* A program and its arguments (split on spaces, no shell) into argv,
  * NULL-terminated; argv[0] is NULL on a problem. */
-static void load_argv(struct problems *p, const char *name, const char *v,
+static void load_argv(struct config_problems *p, const char *name, const char *v,
 		      char *argv[DELIVER_ARGV_MAX + 1])
 {
 	int n = split(v, " \t", argv, DELIVER_ARGV_MAX);
 
 	if (n <= 0) {
-		problem(p, "%s: empty, or more than %d words", name,
+		config_problem(p, "%s: empty, or more than %d words", name,
 			DELIVER_ARGV_MAX);
 		argv[0] = NULL;
 		return;
 	}
 	argv[n] = NULL;
 	if (argv[0][0] != '/')
-		problem(p, "%s: '%.64s' is not an absolute path", name, argv[0]);
+		config_problem(p, "%s: '%.64s' is not an absolute path", name, argv[0]);
 }
 
-static void load_deliver(struct config *cfg, struct problems *p)
+static void load_deliver(struct config *cfg, struct config_problems *p)
 {
 	const char *name = "SMTP_DELIVER", *v = env(name);
 
@@ -289,7 +276,7 @@ static void load_deliver(struct config *cfg, struct problems *p)
 /* "DE, FR --": two-letter codes (or -- for unknown), upper-cased here. */
 #define COUNTRIES_MAX 512
 
-static const char *load_countries(struct problems *p, const char *name,
+static const char *load_countries(struct config_problems *p, const char *name,
 				  char out[COUNTRIES_MAX])
 {
 	const char *v = env(name);
@@ -304,21 +291,21 @@ static const char *load_countries(struct problems *p, const char *name,
 	memcpy(check, out, sizeof check);
 	n = split_in_place(check, " ,\t", words, 128);
 	if (n < 0 || strlen(v) >= COUNTRIES_MAX) {
-		problem(p, "%s: too many codes", name);
+		config_problem(p, "%s: too many codes", name);
 		return "";
 	}
 	for (int i = 0; i < n; i++)
 		if (strlen(words[i]) != 2 || (strcmp(words[i], "--") &&
 		    (!isupper((unsigned char)words[i][0]) ||
 		     !isupper((unsigned char)words[i][1]))))
-			problem(p, "%s: '%.16s' is not an ISO 3166 country code",
+			config_problem(p, "%s: '%.16s' is not an ISO 3166 country code",
 				name, words[i]);
 	return out;
 }
 
 /* Only names and modes here: the files are read when TLS is used
  * (tls.c) and checked by --check-config. */
-static void load_tls(struct config *cfg, struct problems *p)
+static void load_tls(struct config *cfg, struct config_problems *p)
 {
 	static const char *const modes[] = { "off", "optional", "required", NULL };
 
@@ -328,18 +315,18 @@ static void load_tls(struct config *cfg, struct problems *p)
 	cfg->tls = (enum tls_mode)parse_word(p, "SMTP_TLS", modes, TLS_OPTIONAL);
 	cfg->tls_implicit = parse_bool(p, "SMTP_TLS_IMPLICIT");
 	if (!cfg->tls_cert != !cfg->tls_key)
-		problem(p, "SMTP_TLS_CERT and SMTP_TLS_KEY: set both or neither");
+		config_problem(p, "SMTP_TLS_CERT and SMTP_TLS_KEY: set both or neither");
 	if (cfg->tls == TLS_REQUIRED && !(cfg->tls_cert && cfg->tls_key))
-		problem(p, "SMTP_TLS: required needs SMTP_TLS_CERT and SMTP_TLS_KEY");
+		config_problem(p, "SMTP_TLS: required needs SMTP_TLS_CERT and SMTP_TLS_KEY");
 	if (cfg->tls_implicit && !(cfg->tls_cert && cfg->tls_key))
-		problem(p, "SMTP_TLS_IMPLICIT: needs SMTP_TLS_CERT and SMTP_TLS_KEY");
+		config_problem(p, "SMTP_TLS_IMPLICIT: needs SMTP_TLS_CERT and SMTP_TLS_KEY");
 	if (cfg->tls_implicit && cfg->tls == TLS_OFF)
-		problem(p, "SMTP_TLS_IMPLICIT: 1 contradicts SMTP_TLS=off");
+		config_problem(p, "SMTP_TLS_IMPLICIT: 1 contradicts SMTP_TLS=off");
 }
 
 /* SMTP_AUTH and its credential sources; the files are opened by auth.c
  * at each AUTH and checked by --check-config. */
-static void load_auth(struct config *cfg, struct problems *p)
+static void load_auth(struct config *cfg, struct config_problems *p)
 {
 	static const char *const modes[] = { "off", "optional", "required", NULL };
 	const char *v = env("SMTP_CHECKPASSWORD");
@@ -354,36 +341,11 @@ static void load_auth(struct config *cfg, struct problems *p)
 	if (v)
 		load_argv(p, "SMTP_CHECKPASSWORD", v, cfg->checkpassword_argv);
 	if (cfg->auth != AUTH_OFF && !cfg->passwd && !cfg->checkpassword)
-		problem(p, "SMTP_AUTH: %s needs SMTP_PASSWD or SMTP_CHECKPASSWORD",
+		config_problem(p, "SMTP_AUTH: %s needs SMTP_PASSWD or SMTP_CHECKPASSWORD",
 			modes[cfg->auth]);
 }
 
-static void check_auth_files(const struct config *cfg, struct problems *p)
-{
-	struct stat st;
-	int fd;
-
-	if (cfg->passwd && cfg->passwd[0] == '/') {  /* else reported */
-		fd = open(cfg->passwd, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0)
-			problem(p, "SMTP_PASSWD: %s: %s", cfg->passwd,
-				strerror(errno));
-		else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-			problem(p, "SMTP_PASSWD: %s: not a regular file",
-				cfg->passwd);
-		else if (st.st_mode & 077)
-			problem(p, "SMTP_PASSWD: %s: readable by group or others (mode %04o); chmod 600",
-				cfg->passwd, (unsigned)(st.st_mode & 07777));
-		if (fd >= 0)
-			close(fd);
-	}
-	if (cfg->checkpassword_argv[0] && cfg->checkpassword_argv[0][0] == '/' &&
-	    access(cfg->checkpassword_argv[0], X_OK) < 0)
-		problem(p, "SMTP_CHECKPASSWORD: %s: %s",
-			cfg->checkpassword_argv[0], strerror(errno));
-}
-
-static void load_gate(struct config *cfg, struct problems *p)
+static void load_gate(struct config *cfg, struct config_problems *p)
 {
 	cfg->lockout_file = parse_path_var(p, "SMTP_LOCKOUT_FILE", NULL);
 	cfg->lockout_threshold = (unsigned)parse_num(p, "SMTP_LOCKOUT_THRESHOLD",
@@ -408,7 +370,7 @@ int config_load(struct config *cfg, void (*report)(const char *))
 {
 	static const char *const bare_lf[] = { "normalize", "reject", NULL };
 	static const char *const logs[] = { "auto", "journal", "stderr", NULL };
-	struct problems p = { report, 0 };
+	struct config_problems p = { report, 0 };
 
 	memset(cfg, 0, sizeof *cfg);
 	load_hostname(cfg, &p);
@@ -434,47 +396,6 @@ int config_load(struct config *cfg, void (*report)(const char *))
 	load_tls(cfg, &p);
 	load_auth(cfg, &p);
 	load_gate(cfg, &p);
-	return p.count;
-}
-
-static void check_gate_files(const struct config *cfg, struct problems *p)
-{
-	char err[512];
-
-	if (cfg->geoip_db) {
-		if (geoip_open(cfg->geoip_db, err, sizeof err) < 0)
-			problem(p, "SMTP_GEOIP_DB: %s", err);
-		else
-			geoip_close();
-	}
-	if (cfg->lockout_file) {
-		struct lockout lk;
-		struct lockout_policy pol = { 1, 1, 1, cfg->lockout_v6_prefix };
-		if (lockout_open(&lk, cfg->lockout_file, cfg->lockout_slots, &pol,
-				 err, sizeof err) < 0)
-			problem(p, "SMTP_LOCKOUT_FILE: %s", err);
-		else
-			lockout_close(&lk);
-	}
-}
-
-int config_check_files(const struct config *cfg, void (*report)(const char *))
-{
-	struct problems p = { report, 0 };
-	struct stat st;
-
-	if (stat(cfg->spool_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		problem(&p, "SMTP_SPOOL_DIR: %s: not a directory", cfg->spool_dir);
-	else if (access(cfg->spool_dir, W_OK | X_OK) < 0)
-		problem(&p, "SMTP_SPOOL_DIR: %s: not writable", cfg->spool_dir);
-	if (cfg->deliver_argv[0] && access(cfg->deliver_argv[0], X_OK) < 0)
-		problem(&p, "SMTP_DELIVER: %s: %s", cfg->deliver_argv[0],
-			strerror(errno));
-	if (cfg->recipients && access(cfg->recipients, R_OK) < 0)
-		problem(&p, "SMTP_RECIPIENTS: %s: %s", cfg->recipients,
-			strerror(errno));
-	check_gate_files(cfg, &p);
-	check_auth_files(cfg, &p);
 	return p.count;
 }
 

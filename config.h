@@ -65,9 +65,14 @@ extern const struct config_var config_vars[];
 /* Fills cfg from the environment.  Returns the number of problems, each
  * reported through report(); 0 means the configuration is usable. */
 int config_load(struct config *cfg, void (*report)(const char *problem));
-/* Extra checks that touch the file system, for --check-config. */
-int config_check_files(const struct config *cfg,
-		       void (*report)(const char *problem));
+/* Problems are counted, and passed to report() one line at a time
+ * ("NAME: what is wrong", at most 511 octets). */
+struct config_problems {
+	void (*report)(const char *problem);
+	int count;
+};
+void config_problem(struct config_problems *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void config_usage(int fd);
 
 #endif

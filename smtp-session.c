@@ -41,6 +41,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "config-check.h"
 #include "envelope.h"
 #include "gate.h"
 #include "io.h"

@@ -46,10 +46,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lockout.h"
 #include "../config.h"
-#include "../geoip.h"
-#include "../log.h"
 
 /* -Dstrdup=fuzz_strdup -Dfree=fuzz_free are meant for config.c only */
 #undef strdup
@@ -89,16 +86,6 @@ void fuzz_free(void *p)
 		}
 	free(p);
 }
-
-/* config_check_files() is not fuzzed (it touches files); these only
- * satisfy the linker. */
-int geoip_open(const char *path, char *err, size_t errlen)
-{ (void)path; (void)err; (void)errlen; abort(); }
-void geoip_close(void) { abort(); }
-int lockout_open(struct lockout *lk, const char *path, uint32_t slots,
-		 const struct lockout_policy *pol, char *err, size_t errlen)
-{ (void)lk; (void)path; (void)slots; (void)pol; (void)err; (void)errlen; abort(); }
-void lockout_close(struct lockout *lk) { (void)lk; abort(); }
 
 /* ---- the check -------------------------------------------------------- */
 
