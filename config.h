@@ -40,7 +40,7 @@ struct config {
 	bool tls_implicit;
 	enum auth_mode auth;
 	bool auth_plaintext;
-	const char *passwd, *checkpassword;
+	const char *passwd;
 	unsigned auth_fail_delay;         /* ms from the check to a 535 */
 	char *checkpassword_argv[DELIVER_ARGV_MAX + 1];  /* NULL[0]: unset */
 	const char *log_mode;
@@ -55,16 +55,40 @@ struct config {
 	unsigned greet_delay;
 };
 
-struct config_var {
-	const char *name;
-	const char *def;                  /* shown by --help */
-	const char *help;
+/*
+ * The schema: one row per variable (config_schema[], config.c).  The
+ * default is a string, parsed like a value from the environment (so
+ * NUM, BOOL, ENUM and WORD rows must have one); NULL means unset.  An
+ * unset or empty variable takes the default; a bad one is a problem,
+ * and the field keeps the default.
+ */
+enum config_type {
+	CONFIG_NUM,        /* decimal in [min, max]; uint64_t or 32-bit field */
+	CONFIG_BOOL,       /* 0 or 1; bool */
+	CONFIG_SET,        /* set at all, even empty (RELAYCLIENT); bool */
+	CONFIG_ENUM,       /* one of words[]; an enum field gets its index */
+	CONFIG_WORD,       /* one of words[]; a const char * gets the word */
+	CONFIG_PATH,       /* an absolute path; const char * */
+	CONFIG_TEXT,       /* anything; const char * */
+	CONFIG_HOST,       /* a host name, unset: gethostname(); char[] */
+	CONFIG_DOMAINS,    /* domains, lower-cased; domains[] and ndomains */
+	CONFIG_ARGV,       /* program and arguments, split on spaces; char *[] */
+	CONFIG_COUNTRIES,  /* ISO 3166 codes (-- unknown), upper-cased; const char * */
 };
-extern const struct config_var config_vars[];
 
-/* Fills cfg from the environment.  Returns the number of problems, each
- * reported through report(); 0 means the configuration is usable. */
-int config_load(struct config *cfg, void (*report)(const char *problem));
+struct config_schema {
+	const char *name;
+	const char *def;             /* default value; NULL: unset */
+	enum config_type type;
+	uint64_t min, max;           /* CONFIG_NUM */
+	const char *const *words;    /* CONFIG_ENUM, CONFIG_WORD; NULL-terminated */
+	size_t offset, size;         /* the field of struct config */
+	const char *help;            /* one line for --help */
+	const char *shown;           /* --help's default when def does not say it */
+	const char *alias;           /* read when name is unset (QMAILQUEUE) */
+};
+extern const struct config_schema config_schema[];   /* ends with name NULL */
+
 /* Problems are counted, and passed to report() one line at a time
  * ("NAME: what is wrong", at most 511 octets). */
 struct config_problems {
@@ -73,6 +97,16 @@ struct config_problems {
 };
 void config_problem(struct config_problems *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Fills cfg from the environment.  Returns the number of problems, each
+ * reported through report(); 0 means the configuration is usable. */
+int config_load(struct config *cfg, void (*report)(const char *problem));
+/* The same for the named variables only (a NULL-terminated list), without
+ * the checks between variables; the other fields are zero.  smtp-lockout
+ * reads its SMTP_LOCKOUT_* variables so, exactly as the sessions do. */
+int config_load_only(struct config *cfg, const char *const names[],
+		     void (*report)(const char *problem));
+/* --help: the usage and every row of config_schema[] with its default. */
 void config_usage(int fd);
 
 #endif

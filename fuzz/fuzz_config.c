@@ -4,7 +4,7 @@
  *
  * INPUT
  *	Records separated by NUL: the first octet of a record picks the
- *	variable (any name of config_vars[], or QMAILQUEUE / RELAYCLIENT),
+ *	variable (any name of config_schema[], or QMAILQUEUE / RELAYCLIENT),
  *	the rest is its value (so values never hold a NUL, as in a real
  *	environment); a repeated name replaces the earlier value.  Every
  *	input starts from clearenv() and gets an environ of its own, freed
@@ -23,8 +23,10 @@
  *	  valid, NUL-terminated host name; ndomains <= DOMAINS_MAX;
  *	  deliver_argv and checkpassword_argv are NULL-terminated within
  *	  their arrays; numbers are within the ranges config_load()
- *	  documents (even after a problem, the default is kept); the enums
- *	  are in range; log_mode is one of auto/journal/stderr;
+ *	  documents (even after a problem, the default is kept), and every
+ *	  CONFIG_NUM field is within its row's min and max; the enums are
+ *	  in range; log_mode is one of auto/journal/stderr;
+ *	- every row that must have a default has one, within its range.
  *	- with 0 problems the deliver program is an absolute path.
  *
  * MEMORY
@@ -98,10 +100,54 @@ static void report(const char *line)
 
 	reports++;
 	CHECK(n > 0 && n < 512);
-	for (const struct config_var *v = config_vars; v->name; v++)
-		if (strncmp(line, v->name, strlen(v->name)) == 0)
+	for (const struct config_schema *r = config_schema; r->name; r++)
+		if (strncmp(line, r->name, strlen(r->name)) == 0 ||
+		    (r->alias && strncmp(line, r->alias, strlen(r->alias)) == 0))
 			named = true;
-	CHECK(named || strncmp(line, "QMAILQUEUE", 10) == 0);
+	CHECK(named);
+}
+
+/* A CONFIG_NUM field, read as config.c stores it (by its size). */
+static uint64_t num_field(const struct config *cfg, const struct config_schema *r)
+{
+	const char *f = (const char *)cfg + r->offset;
+	uint64_t v64;
+	uint32_t v32;
+
+	if (r->size == sizeof v64) {
+		memcpy(&v64, f, sizeof v64);
+		return v64;
+	}
+	CHECK(r->size == sizeof v32 && r->max <= UINT32_MAX);
+	memcpy(&v32, f, sizeof v32);
+	return v32;
+}
+
+/* The rows themselves: a default where one is needed, within range. */
+static void check_schema(void)
+{
+	for (const struct config_schema *r = config_schema; r->name; r++) {
+		switch (r->type) {
+		case CONFIG_NUM: {
+			unsigned long long d;
+			char *end;
+			CHECK(r->def && r->min <= r->max);
+			d = strtoull(r->def, &end, 10);
+			CHECK(!*end && d >= r->min && d <= r->max);
+			break;
+		}
+		case CONFIG_ENUM:
+		case CONFIG_WORD:
+			CHECK(r->def && r->words);
+			break;
+		case CONFIG_BOOL:
+			CHECK(r->def);
+			break;
+		default:
+			break;
+		}
+		CHECK(r->help && *r->help);
+	}
 }
 
 static bool host_ok(const char *h)
@@ -128,15 +174,24 @@ static bool argv_ok(char *const argv[])
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct config cfg;
+	static bool schema_checked;
 	size_t nvars = 0;
 	const char *names[64];
 	int count;
 
-	for (const struct config_var *v = config_vars; v->name; v++)
-		names[nvars++] = v->name;
+	/* the order of the seeds in fuzz/corpus/config: the rows, then
+	 * these two (RELAYCLIENT twice, as ever) */
+	for (const struct config_schema *r = config_schema; r->name; r++) {
+		CHECK(nvars < 62);
+		names[nvars++] = r->name;
+	}
 	names[nvars++] = "QMAILQUEUE";
 	names[nvars++] = "RELAYCLIENT";
 	CHECK(nvars < 64);
+	if (!schema_checked) {
+		check_schema();
+		schema_checked = true;
+	}
 
 	/* our own environ, not setenv(): glibc never frees the strings
 	 * setenv() makes, which grows the process by ~500 bytes per input */
@@ -196,6 +251,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(cfg.spool_dir && cfg.country_deny && cfg.auth_countries);
 	CHECK(!strcmp(cfg.log_mode, "auto") || !strcmp(cfg.log_mode, "journal") ||
 	      !strcmp(cfg.log_mode, "stderr"));
+	for (const struct config_schema *r = config_schema; r->name; r++)
+		if (r->type == CONFIG_NUM)
+			CHECK(num_field(&cfg, r) >= r->min && num_field(&cfg, r) <= r->max);
 	if (count == 0) {
 		CHECK(cfg.deliver_argv[0] && cfg.deliver_argv[0][0] == '/');
 		CHECK(cfg.spool_dir[0] == '/');
