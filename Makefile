@@ -68,9 +68,10 @@ $(O)/smtp-session: $(SESSION_SRCS) $(HDRS)
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SESSION_SRCS) $(LDFLAGS) $(SESSION_LIBS)
 
-$(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h
+# config.c: the SMTP_LOCKOUT_* variables, read as the sessions read them
+$(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h config.c config.h
 	@mkdir -p $(O)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-lockout.c lockout.c $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-lockout.c lockout.c config.c $(LDFLAGS)
 
 $(O)/smtp-deliver: smtp-deliver.c mailbox.c mailbox.h
 	@mkdir -p $(O)

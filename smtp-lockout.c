@@ -4,10 +4,13 @@
  * SUMMARY
  *	smtp-lockout [-f FILE] list | check ADDR | unlock ADDR | fail ADDR | clear
  *	FILE defaults to $SMTP_LOCKOUT_FILE; IPv6 addresses are grouped by
- *	$SMTP_LOCKOUT_V6_PREFIX (default 64) exactly as the sessions do.
+ *	$SMTP_LOCKOUT_V6_PREFIX exactly as the sessions do.
  *	"fail" records one failed login, as a session does, with the policy
- *	of $SMTP_LOCKOUT_THRESHOLD, _WINDOW, _DURATION: other services (an
- *	IMAP server's log watcher, say) can feed the same state file.
+ *	of $SMTP_LOCKOUT_THRESHOLD, _WINDOW, _DURATION (and _SLOTS when it
+ *	creates the file): other services (an IMAP server's log watcher,
+ *	say) can feed the same state file.  These variables are read by
+ *	config.c's schema, as the sessions read them: same defaults, same
+ *	ranges, and a bad value is reported, never silently replaced.
  *	ADDRESS is an IPv4 or IPv6 address, "unknown" (clients whose address
  *	was not known), or what `list` prints: A.B.C.D/32 or an IPv6 prefix
  *	no shorter than SMTP_LOCKOUT_V6_PREFIX (2001:db8::/64); any address
@@ -15,8 +18,10 @@
  *
  * DIAGNOSTICS
  *	Exit 0: done (check: not locked).  1: check: locked; unlock: no
- *	entry for the address.  2: usage.  3: not an address, or the state
- *	file cannot be opened or is corrupt.
+ *	entry for the address.  2: usage, or a bad SMTP_LOCKOUT_* value
+ *	("smtp-lockout: NAME: what is wrong", the session's words, one line
+ *	per problem).  3: not an address, or the state file cannot be
+ *	opened or is corrupt.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "lockout.h"
 
 #define EXIT_USAGE 2
@@ -38,9 +44,10 @@ static void usage(FILE *f)
 		"       smtp-lockout [-f FILE] fail ADDRESS\n"
 		"       smtp-lockout [-f FILE] clear\n"
 		"FILE defaults to $SMTP_LOCKOUT_FILE.  Exit: 0 ok / not locked,\n"
-		"1 locked (check, fail) or no entry (unlock), 2 usage,\n"
-		"3 not an address, or file error.  ADDRESS: an IP address, a\n"
-		"prefix as list prints it (2001:db8::/64), or unknown.\n");
+		"1 locked (check, fail) or no entry (unlock), 2 usage or a bad\n"
+		"SMTP_LOCKOUT_* value, 3 not an address, or file error.\n"
+		"ADDRESS: an IP address, a prefix as list prints it\n"
+		"(2001:db8::/64), or unknown.  See smtp-lockout(8).\n");
 }
 
 static void iso_time(uint32_t t, char *buf, size_t len)
@@ -70,22 +77,24 @@ static void print_entry(const struct lockout_entry *e, void *arg)
 	c->n++;
 }
 
-static unsigned env_uint(const char *name, unsigned def, unsigned max)
+static void report(const char *problem)
 {
-	const char *v = getenv(name);
-	char *end;
-	unsigned long n;
-
-	if (!v || !*v)
-		return def;
-	n = strtoul(v, &end, 10);
-	return (*end || n > max) ? def : (unsigned)n;
+	fprintf(stderr, "smtp-lockout: %s\n", problem);
 }
+
+/* What the sessions and this tool share; SMTP_LOCKOUT_FILE is not read
+ * when -f names the file. */
+static const char *const vars[] = {
+	"SMTP_LOCKOUT_FILE", "SMTP_LOCKOUT_THRESHOLD", "SMTP_LOCKOUT_WINDOW",
+	"SMTP_LOCKOUT_DURATION", "SMTP_LOCKOUT_V6_PREFIX", "SMTP_LOCKOUT_SLOTS",
+	NULL
+};
 
 int main(int argc, char **argv)
 {
-	const char *file = getenv("SMTP_LOCKOUT_FILE");
-	struct lockout_policy pol = { 1, 1, 1, 64 };
+	const char *file = NULL;
+	struct lockout_policy pol;
+	struct config cfg;
 	struct lockout lk;
 	char err[512];
 	int opt, rc = 0;
@@ -101,25 +110,30 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || !file || !*file ||
+	if (argc < 1 ||
 	    ((!strcmp(argv[0], "check") || !strcmp(argv[0], "unlock") ||
 	      !strcmp(argv[0], "fail")) != (argc == 2)) ||
 	    ((!strcmp(argv[0], "list") || !strcmp(argv[0], "clear")) && argc != 1)) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	pol.v6_prefix = env_uint("SMTP_LOCKOUT_V6_PREFIX", 64, 128);
-	pol.threshold = env_uint("SMTP_LOCKOUT_THRESHOLD", 5, 1000);
-	pol.window = env_uint("SMTP_LOCKOUT_WINDOW", 900, 30 * 86400);
-	pol.duration = env_uint("SMTP_LOCKOUT_DURATION", 900, 86400);
+	if (config_load_only(&cfg, file ? vars + 1 : vars, report) > 0)
+		return EXIT_USAGE;
+	if (!file)
+		file = cfg.lockout_file;
+	if (!file || !*file) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	pol = (struct lockout_policy){ cfg.lockout_threshold, cfg.lockout_window,
+				       cfg.lockout_duration, cfg.lockout_v6_prefix };
 	if (argc == 2 && !lockout_key(argv[1], pol.v6_prefix, key)) {
 		fprintf(stderr, "smtp-lockout: %s: not an address or a prefix "
 			"of at least /%u\n", argv[1], pol.v6_prefix);
 		return EXIT_FILE;
 	}
 	if (lockout_open(&lk, file, strcmp(argv[0], "fail") ? 0 :
-			 env_uint("SMTP_LOCKOUT_SLOTS", 65536, 1 << 24),
-			 &pol, err, sizeof err) < 0) {
+			 cfg.lockout_slots, &pol, err, sizeof err) < 0) {
 		fprintf(stderr, "smtp-lockout: %s\n", err);
 		return EXIT_FILE;
 	}

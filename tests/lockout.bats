@@ -236,6 +236,40 @@ IN
 	assert_failure 3
 }
 
+@test "smtp-lockout: a bad SMTP_LOCKOUT_* value is reported as the session reports it, exit 2" {
+	# before: env_uint() silently fell back to its own copy of the default
+	local var val line
+	fail_n 1 192.0.2.1
+	for var in THRESHOLD=0 WINDOW=x DURATION=86401 V6_PREFIX=8 SLOTS=10k \
+		THRESHOLD=-1 FILE=relative.db; do
+		val=${var#*=}; var=SMTP_LOCKOUT_${var%%=*}
+		line=$(env "$var=$val" "$SESSION" --check-config 2>&1 | grep "^smtp-session: $var: ") ||
+			{ echo "the session does not report $var=$val" >&2; return 1; }
+		for cmd in list "check 192.0.2.1" "fail 192.0.2.9" clear; do
+			# shellcheck disable=SC2086
+			run --separate-stderr env "$var=$val" "$LOCKOUT" $cmd
+			assert_failure 2
+			assert_output ''
+			[ "$stderr" = "smtp-lockout: ${line#smtp-session: }" ] ||
+				{ echo "$var=$val $cmd: '$stderr', not '$line'" >&2; return 1; }
+		done
+	done
+	# every problem at once, in the sessions' words
+	run --separate-stderr env SMTP_LOCKOUT_THRESHOLD=0 SMTP_LOCKOUT_WINDOW=0 "$LOCKOUT" list
+	assert_failure 2
+	[ "$stderr" = "smtp-lockout: SMTP_LOCKOUT_THRESHOLD: '0' is not a number from 1 to 1000
+smtp-lockout: SMTP_LOCKOUT_WINDOW: '0' is not a number from 1 to 2592000" ]
+	# nothing was touched: the one failure is still there
+	run entry 192.0.2.1
+	assert_output '1 no 0'
+	# -f names the file: SMTP_LOCKOUT_FILE is not read at all
+	run env SMTP_LOCKOUT_FILE=relative.db "$LOCKOUT" -f "$SMTP_LOCKOUT_FILE" check 192.0.2.1
+	assert_success
+	# empty is unset, as for the session: the default
+	run env SMTP_LOCKOUT_THRESHOLD= "$LOCKOUT" check 192.0.2.1
+	assert_success
+}
+
 @test "smtp-lockout takes what list prints: a /64 prefix, an address inside it; garbage exits 3" {
 	# before the fix: check 2001:db8::/64 said "not locked" (exit 0),
 	# unlock exited 3, and check bogus said "not locked" (exit 0)
