@@ -503,9 +503,14 @@ void config_usage(int fd)
 		"\n"
 		"Serves one SMTP connection: fd 3 when socket-activated, else\n"
 		"stdin/stdout.  Configuration comes from the environment:\n\n");
-	for (const struct config_schema *r = config_schema; r->name; r++)
-		dprintf(fd, "  %-22s default %s\n  %-22s   %s\n", r->name,
+	for (const struct config_schema *r = config_schema; r->name; r++) {
+		dprintf(fd, "  %-22s default %s\n  %-22s   %s", r->name,
 			r->shown ? r->shown : !r->def ? "unset" :
 			*r->def ? r->def : "(empty)", "", r->help);
+		if (r->type == CONFIG_NUM)
+			dprintf(fd, "; %llu to %llu", (unsigned long long)r->min,
+				(unsigned long long)r->max);
+		dprintf(fd, "\n");
+	}
 	dprintf(fd, "\nSee smtp-session(8).\n");
 }
