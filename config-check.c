@@ -62,7 +62,7 @@ static void check_gate_files(const struct config *cfg, struct config_problems *p
 		else
 			geoip_close();
 	}
-	if (cfg->lockout_file) {
+	if (cfg->lockout_file && cfg->lockout_file[0] == '/') {  /* else reported */
 		struct lockout lk;
 		struct lockout_policy pol = { 1, 1, 1, cfg->lockout_v6_prefix };
 		if (lockout_open(&lk, cfg->lockout_file, cfg->lockout_slots, &pol,
