@@ -445,28 +445,13 @@ static void checkpw_child(const struct session *s, int rfd)
 /* Waits for the child up to ms; true when it exited in time. */
 static bool wait_child(pid_t pid, int ms)
 {
-	int pidfd = (int)pidfd_open(pid, 0);
-	long long end = mono_ms() + ms;
-	bool done = false;
+	struct pollfd p = { .fd = (int)pidfd_open(pid, 0), .events = POLLIN };
+	bool done;
 
-	if (pidfd < 0)
+	if (p.fd < 0)
 		return false;
-	for (;;) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
-		long long left = end - mono_ms();
-		int r;
-
-		if (left <= 0)
-			break;
-		r = poll(&p, 1, (int)left);
-		if (r > 0) {
-			done = true;
-			break;
-		}
-		if (r < 0 && errno != EINTR)
-			break;
-	}
-	close(pidfd);
+	done = poll_until(&p, 1, mono_ms() + ms) > 0;
+	close(p.fd);
 	return done;
 }
 

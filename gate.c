@@ -21,7 +21,6 @@
  *	(fail closed for logins).  A GeoIP database that cannot be opened is
  *	logged; without it there is no country ("--") and no country policy.
  */
-#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,26 +117,16 @@ static bool country_listed(const char *list, const char *cc)
  * it talked first. */
 static bool greet_delay(struct session *s)
 {
+	struct pollfd p = { .fd = s->io.in, .events = POLLIN };
 	long long end = mono_ms() + (long long)s->cfg->greet_delay * 1000;
 
 	if (s->cfg->greet_delay == 0)
 		return true;
-	for (;;) {
-		struct pollfd p = { .fd = s->io.in, .events = POLLIN };
-		long long left;
-		int r;
+	if (!io_input_buffered(&s->io)) {
+		int r = poll_until(&p, 1, end);
 
-		if (io_input_buffered(&s->io))
-			break;
-		left = end - mono_ms();
-		if (left <= 0)
-			return true;
-		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
 		if (r <= 0)
-			return r == 0;
-		break;
+			return r == 0;     /* quiet until the end; or an error */
 	}
 	log_event("pregreet", NULL);
 	reply(s, 554, "5.5.1", "%s Error: you talked before the greeting",

@@ -25,6 +25,7 @@
  *	write that cannot go on within it ends the session as a timeout.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -55,38 +56,43 @@ void io_init(struct io *io, int in, int out, unsigned timeout,
 	io->wtimeout = false;
 }
 
-/* Milliseconds to wait: the smaller of the per-read timeout and what is
- * left of the session; 0 when the session is over. */
-static int wait_ms(const struct io *io)
+int poll_until(struct pollfd *p, nfds_t n, long long deadline)
 {
-	long long left = io->session_end - mono_ms();
-	long long per = (long long)io->timeout * 1000;
+	for (;;) {
+		long long left = deadline - mono_ms();
+		int r;
 
-	if (left < 0)
-		left = 0;
-	return (int)(left < per ? left : per);
+		if (left <= 0)
+			return 0;
+		r = poll(p, n, left > INT_MAX ? INT_MAX : (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0 && mono_ms() < deadline)
+			continue;       /* woke early (capped wait): wait on */
+		return r;
+	}
+}
+
+/* The end of one wait: the per-wait timeout from now, or the end of the
+ * session if that comes first. */
+static long long wait_deadline(const struct io *io)
+{
+	long long per = mono_ms() + (long long)io->timeout * 1000;
+
+	return io->session_end < per ? io->session_end : per;
 }
 
 enum io_status io_wait(struct io *io, short events)
 {
-	int fd = (events & POLLOUT) ? io->out : io->in;
+	struct pollfd p = { .fd = (events & POLLOUT) ? io->out : io->in,
+			    .events = events };
+	int r = poll_until(&p, 1, wait_deadline(io));
 
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = events };
-		int ms = wait_ms(io);
-		int r;
-
-		if (ms == 0)
-			return IO_TIMEOUT;
-		r = poll(&p, 1, ms);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return IO_ERROR;
-		if (r == 0)
-			return IO_TIMEOUT;
-		return IO_OK;   /* readable, or HUP/ERR: the read tells */
-	}
+	if (r < 0)
+		return IO_ERROR;
+	if (r == 0)
+		return IO_TIMEOUT;
+	return IO_OK;   /* readable, or HUP/ERR: the read tells */
 }
 
 /* On a socket, never block in the write itself: a client that stops

@@ -4,6 +4,7 @@
 #ifndef IO_H
 #define IO_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -70,5 +71,9 @@ void io_close(struct io *io);
 enum io_status io_wait(struct io *io, short events);
 /* CLOCK_MONOTONIC in milliseconds, for deadlines and durations. */
 long long mono_ms(void);
+/* poll(2) until deadline (a mono_ms() time): an EINTR polls again for
+ * the time that is left.  >0: events (in revents); 0: the deadline has
+ * passed (at once, without polling, when it already had); -1: error. */
+int poll_until(struct pollfd *p, nfds_t n, long long deadline);
 
 #endif

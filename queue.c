@@ -236,16 +236,10 @@ static bool supervise(struct child_io *c, long long deadline)
 			{ .fd = c->envfd, .events = POLLOUT },
 			{ .fd = c->errfd, .events = POLLIN },
 		};
-		long long left = deadline - mono_ms();
-		int r;
+		int r = poll_until(p, 3, deadline);
 
-		if (left <= 0)
-			return false;
-		r = poll(p, 3, (int)(left > 60000 ? 60000 : left));
-		if (r < 0 && errno != EINTR)
-			return false;
 		if (r <= 0)
-			continue;
+			return false;      /* the deadline, or poll failed */
 		if (p[2].revents)
 			pump_stderr(c);
 		if (p[1].revents & POLLOUT)
