@@ -26,6 +26,8 @@ SESSION_SRCS = smtp-session.c session.c envelope.c message.c io.c config.c log.c
 	       address.c data.c spool.c queue.c
 # config-check.c: --check-config's file checks (config.c links alone)
 SESSION_SRCS += config-check.c
+# child.c: the child supervisor of queue.c (deliver) and auth.c (checkpassword)
+SESSION_SRCS += child.c
 # mailbox.c: smtp-deliver's rule for a fileable recipient, applied at RCPT
 SESSION_SRCS += mailbox.c
 SESSION_SRCS += gate.c geoip.c lockout.c

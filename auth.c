@@ -25,9 +25,9 @@
  *	checked by SMTP_CHECKPASSWORD if set: the program (argv, no shell)
  *	reads "user\0pass\0\0" (empty timestamp) on fd 3, has /dev/null as
  *	fd 0 and 1, runs in its own process group and is killed with it
- *	after CHECKPW_TIMEOUT seconds (capped by SMTP_TIMEOUT); exit 0 =
- *	good, 1 = bad, anything else, a signal or the timeout = temporary
- *	failure (454 4.7.0, not counted).  A checkpassword program usually
+ *	(child.c) after CHECKPW_TIMEOUT seconds (capped by SMTP_TIMEOUT);
+ *	exit 0 = good, 1 = bad, anything else, a signal or the timeout =
+ *	temporary failure (454 4.7.0, not counted).  A checkpassword program usually
  *	runs its remaining arguments on success: configure e.g.
  *	SMTP_CHECKPASSWORD="/usr/bin/checkpassword /bin/true".
  *
@@ -80,19 +80,17 @@
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
+#include "child.h"
 #include "gate.h"
 #include "io.h"
 #include "log.h"
@@ -418,17 +416,20 @@ static bool stderr_is_connection(const struct session *s)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-static void checkpw_child(const struct session *s, int rfd)
-{
-	int devnull, fd3;
-	sigset_t none;
+struct checkpw_plan {
+	const struct session *s;
+	int rfd;
+};
 
-	setpgid(0, 0);
-	/* exec keeps the mask and SIG_IGN: the program starts as from a shell */
-	if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0 ||
-	    signal(SIGPIPE, SIG_DFL) == SIG_ERR)
-		_exit(111);
-	fd3 = fcntl(rfd, F_DUPFD_CLOEXEC, 10);
+/* In the child (child_spawn() has set the process group and the signal
+ * state): never returns. */
+static void checkpw_child(void *arg)
+{
+	const struct checkpw_plan *c = arg;
+	const struct session *s = c->s;
+	int devnull, fd3;
+
+	fd3 = fcntl(c->rfd, F_DUPFD_CLOEXEC, 10);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd3 < 0 || devnull < 0 || dup2(devnull, 0) < 0 ||
 	    dup2(devnull, 1) < 0 || dup2(fd3, 3) < 0)
@@ -442,19 +443,6 @@ static void checkpw_child(const struct session *s, int rfd)
 	_exit(111);
 }
 
-/* Waits for the child up to ms; true when it exited in time. */
-static bool wait_child(pid_t pid, int ms)
-{
-	struct pollfd p = { .fd = (int)pidfd_open(pid, 0), .events = POLLIN };
-	bool done;
-
-	if (p.fd < 0)
-		return false;
-	done = poll_until(&p, 1, mono_ms() + ms) > 0;
-	close(p.fd);
-	return done;
-}
-
 static enum verdict run_checkpassword(struct session *s, const char *user,
 				      const char *pass, const char **why)
 {
@@ -462,10 +450,11 @@ static enum verdict run_checkpassword(struct session *s, const char *user,
 	unsigned secs = s->cfg->timeout < CHECKPW_TIMEOUT ? s->cfg->timeout
 							  : CHECKPW_TIMEOUT;
 	char msg[CHECKPW_MAX];
-	int p[2], st;
+	int p[2], st, forked;
+	struct checkpw_plan plan = { .s = s };
+	struct child proc;
 	bool exited;
 	ssize_t w;
-	pid_t pid;
 
 	if (ulen + plen + 3 > sizeof msg) {
 		*why = "credentials too long for checkpassword";
@@ -489,23 +478,18 @@ static enum verdict run_checkpassword(struct session *s, const char *user,
 		return V_TEMP;
 	}
 	io_flush(&s->io);
-	pid = fork();
-	if (pid == 0)
-		checkpw_child(s, p[0]);
+	plan.rfd = p[0];
+	forked = child_spawn(&proc, checkpw_child, &plan, 111);
 	close(p[0]);
-	if (pid < 0) {
+	if (forked < 0) {
 		*why = "fork failed";
 		return V_TEMP;
 	}
-	setpgid(pid, pid);
-	exited = wait_child(pid, (int)secs * 1000);
-	kill(-pid, SIGKILL);      /* the program and whatever it started */
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			*why = "waitpid failed";
-			return V_TEMP;
-		}
+	exited = child_wait(&proc, mono_ms() + (long long)secs * 1000);
+	if (child_end(&proc, &st) < 0) {
+		*why = "waitpid failed";
+		return V_TEMP;
+	}
 	if (!exited) {
 		*why = "checkpassword timed out";
 		return V_TEMP;
@@ -539,23 +523,23 @@ static size_t setting_len(const char *hash)
 /* Milliseconds one crypt_rn() of hash takes, in a child killed after
  * limit ms (a bcrypt cost of 31 would run for days); -1 when it did not
  * finish in time or could not be run. */
+static void cost_probe(void *hash)
+{
+	(void)crypt_check("smtp-session cost probe", hash);
+	_exit(0);
+}
+
 static long long hash_cost(const char *hash, int limit)
 {
 	long long start = mono_ms();
+	struct child proc;
 	int st;
 	bool done;
-	pid_t pid = fork();
 
-	if (pid < 0)
+	if (child_spawn(&proc, cost_probe, (void *)hash, 1) < 0)
 		return -1;
-	if (pid == 0) {
-		(void)crypt_check("smtp-session cost probe", hash);
-		_exit(0);
-	}
-	done = wait_child(pid, limit);
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	done = child_wait(&proc, mono_ms() + limit);
+	(void)child_end(&proc, &st);
 	return done ? mono_ms() - start : -1;
 }
 

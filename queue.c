@@ -5,10 +5,10 @@
  *	The qmail-queue interface (qmail-queue(8)): the child gets fd 0 =
  *	the message file at offset 0 and fd 1 = a pipe carrying the envelope
  *	F<sender>\0 T<rcpt>\0 ... \0; its exit status says what happened.
- *	The child runs in its own process group; its stderr goes to a pipe
- *	and each line of it to our log, never to the client.  The parent
- *	waits with poll() on the envelope pipe, the stderr pipe and a pidfd
- *	of the child, so a child that hangs (or a grandchild that keeps
+ *	The child runs in its own process group (child.c); its stderr goes
+ *	to a pipe and each line of it to our log, never to the client.  The
+ *	parent waits with poll() on the envelope pipe, the stderr pipe and a
+ *	pidfd of the child, so a child that hangs (or a grandchild that keeps
  *	stderr open) cannot hang the session: after SMTP_DELIVER_TIMEOUT the
  *	whole group is killed and the answer is 451 4.3.0.  The child is
  *	always reaped.
@@ -24,16 +24,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/pidfd.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "io.h"
 #include "log.h"
 #include "queue.h"
@@ -133,27 +131,21 @@ static void set_env(const char *name, const char *value)
 		unsetenv(name);
 }
 
-/* The deliver program starts with the signal state a program expects
- * (exec keeps the mask and SIG_IGN): no signal blocked, SIGPIPE back to
- * SIG_DFL (the session ignores it), every other disposition SIG_DFL
- * already (main()'s signals_reset()).  The mask is emptied here too, so
- * this does not depend on the caller. */
-static bool child_signals(void)
-{
-	sigset_t none;
+struct child_plan {
+	const struct config *cfg;
+	int msgfd, envfd, errfd;
+	const struct envelope_env *e;
+};
 
-	return sigemptyset(&none) == 0 &&
-	       sigprocmask(SIG_SETMASK, &none, NULL) == 0 &&
-	       signal(SIGPIPE, SIG_DFL) != SIG_ERR;
-}
-
-/* In the child: never returns. */
-static void exec_child(const struct config *cfg, int msgfd, int envfd,
-		       int errfd, const struct envelope_env *e)
+/* In the child (child_spawn() has set the process group and the signal
+ * state): never returns. */
+static void exec_child(void *arg)
 {
-	setpgid(0, 0);
-	if (!child_signals() || dup2(msgfd, 0) < 0 || dup2(envfd, 1) < 0 ||
-	    dup2(errfd, 2) < 0)
+	const struct child_plan *c = arg;
+	const struct envelope_env *e = c->e;
+
+	if (dup2(c->msgfd, 0) < 0 || dup2(c->envfd, 1) < 0 ||
+	    dup2(c->errfd, 2) < 0)
 		_exit(EXIT_EXEC_FAILED);
 	set_env("TCPREMOTEIP", e->remote_ip);
 	set_env("SMTP_SESSION_ID", e->session_id);
@@ -161,8 +153,9 @@ static void exec_child(const struct config *cfg, int msgfd, int envfd,
 	set_env("SMTP_AUTH_USER", e->auth_user);
 	set_env("SMTP_TLS", e->tls);
 	set_env("SMTP_COUNTRY", e->country);
-	execv(cfg->deliver_argv[0], cfg->deliver_argv);
-	dprintf(2, "cannot run %s: %s\n", cfg->deliver_argv[0], strerror(errno));
+	execv(c->cfg->deliver_argv[0], c->cfg->deliver_argv);
+	dprintf(2, "cannot run %s: %s\n", c->cfg->deliver_argv[0],
+		strerror(errno));
 	_exit(EXIT_EXEC_FAILED);
 }
 
@@ -186,7 +179,7 @@ static void log_child_stderr(char *buf, size_t *len, bool final)
 }
 
 struct child_io {
-	int envfd, errfd, pidfd;
+	int envfd, errfd;
 	const char *env;
 	size_t envlen, envoff;
 	bool env_failed;
@@ -228,11 +221,11 @@ static void pump_envelope(struct child_io *c)
 
 /* Runs until the child exits (pidfd readable) or the deadline; returns
  * false on timeout. */
-static bool supervise(struct child_io *c, long long deadline)
+static bool supervise(struct child_io *c, int pidfd, long long deadline)
 {
 	for (;;) {
 		struct pollfd p[3] = {
-			{ .fd = c->pidfd, .events = POLLIN },
+			{ .fd = pidfd, .events = POLLIN },
 			{ .fd = c->envfd, .events = POLLOUT },
 			{ .fd = c->errfd, .events = POLLIN },
 		};
@@ -267,13 +260,14 @@ static int pipe_unread(int fd)
 	return ioctl(fd, FIONREAD, &n) < 0 ? -1 : n;
 }
 
-static int wait_status(pid_t pid)
+/* The exit status, -signal, or 81 (internal bug) when the child could
+ * not be reaped. */
+static int wait_status(struct child *proc)
 {
 	int st;
 
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return 81;
+	if (child_end(proc, &st) < 0)
+		return 81;
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	return -WTERMSIG(st);
@@ -290,24 +284,23 @@ void queue_message(const struct config *cfg, int msgfd, const char *sender,
 		   char *const rcpts[], size_t nrcpts,
 		   const struct envelope_env *e, struct queue_result *res)
 {
-	struct child_io c = { .envfd = -1, .errfd = -1, .pidfd = -1 };
+	struct child_io c = { .envfd = -1, .errfd = -1 };
 	int envp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	char *env = build_envelope(sender, rcpts, nrcpts, &c.envlen);
+	struct child_plan plan = { .cfg = cfg, .msgfd = msgfd, .e = e };
+	struct child proc;
 	bool finished;
-	pid_t pid;
 
 	if (!env || pipe2(envp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		queue_map_status(51, res);
 		goto out;
 	}
-	pid = fork();
-	if (pid < 0) {
+	plan.envfd = envp[0];
+	plan.errfd = errp[1];
+	if (child_spawn(&proc, exec_child, &plan, EXIT_EXEC_FAILED) < 0) {
 		queue_map_status(EXIT_EXEC_FAILED, res);
 		goto out;
 	}
-	if (pid == 0)
-		exec_child(cfg, msgfd, envp[0], errp[1], e);
-	setpgid(pid, pid);            /* both sides: no race with kill() */
 	/* We keep envp[0]: what is left unread in the pipe when the child
 	 * exits tells whether it read the whole envelope. */
 	close_fd(&errp[1]);
@@ -315,16 +308,14 @@ void queue_message(const struct config *cfg, int msgfd, const char *sender,
 	c.envfd = envp[1];
 	c.errfd = errp[0];
 	envp[1] = errp[0] = -1;           /* owned by c from here */
-	c.pidfd = pidfd_open(pid, 0);
 	fcntl(c.envfd, F_SETFL, O_NONBLOCK);
 	fcntl(c.errfd, F_SETFL, O_NONBLOCK);
-	finished = c.pidfd >= 0 &&
-		   supervise(&c, mono_ms() + (long long)cfg->deliver_timeout * 1000);
+	finished = proc.pidfd >= 0 &&
+		   supervise(&c, proc.pidfd,
+			     mono_ms() + (long long)cfg->deliver_timeout * 1000);
 	/* The child is dead (a zombie: its pid cannot be reused yet) or
 	 * hangs; either way nothing of its process group may linger. */
-	kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
-	queue_map_status(wait_status(pid), res);
+	queue_map_status(wait_status(&proc), res);
 	if (!finished)
 		queue_map_status(STATUS_TIMEOUT, res);
 	else if (res->status == 0 && (c.env_failed || c.envoff < c.envlen ||
@@ -332,7 +323,6 @@ void queue_message(const struct config *cfg, int msgfd, const char *sender,
 		queue_map_status(54, res);  /* ok without reading the envelope */
 	log_child_stderr(c.errbuf, &c.errlen, true);
 out:
-	close_fd(&c.pidfd);
 	close_fd(&c.envfd);
 	close_fd(&c.errfd);
 	close_fd(&envp[0]);

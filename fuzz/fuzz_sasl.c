@@ -145,10 +145,21 @@ bool gate_auth_failed(struct session *s) { (void)s; return false; }
 enum gate_auth gate_auth_charge(struct session *s) { (void)s; abort(); }
 bool gate_auth_settle(struct session *s, bool failed) { (void)s; (void)failed; abort(); }
 long long mono_ms(void) { return 0; }
-/* checkpassword is never run: no child is waited for */
-int poll_until(struct pollfd *p, nfds_t n, long long deadline)
+/* checkpassword is never run: no child is started */
+int child_spawn(struct child *c, void (*run)(void *arg), void *arg,
+		int fail_status)
 {
-	(void)p; (void)n; (void)deadline;
+	(void)c; (void)run; (void)arg; (void)fail_status;
+	abort();
+}
+bool child_wait(const struct child *c, long long deadline)
+{
+	(void)c; (void)deadline;
+	abort();
+}
+int child_end(struct child *c, int *status)
+{
+	(void)c; (void)status;
 	abort();
 }
 
