@@ -26,7 +26,6 @@
  *	stderr write is ignored.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,6 +38,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "writeall.h"
 
 #define LOG_LINE_MAX  2048
 #define LOG_VALUE_MAX 512
@@ -134,14 +134,7 @@ static void emit_stderr(const char *text, size_t textlen)
 			 (long)getpid(), (int)textlen, text);
 	size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
 
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(2, line + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		off += (size_t)w;
-	}
+	(void)write_all(2, line, len);
 }
 
 /* "sender" -> "SMTP_SENDER=" */

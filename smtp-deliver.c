@@ -82,6 +82,7 @@
 #include <unistd.h>
 
 #include "mailbox.h"
+#include "writeall.h"
 
 #define PROGNAME     "smtp-deliver"
 #define VERSION      "0.1.0"
@@ -177,28 +178,6 @@ static int fail(int code, const char *fmt, ...)
 		va_end(ap);
 	}
 	return code;
-}
-
-/* write(2) until done, retrying on EINTR and short writes. */
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Escapes s for stderr: anything outside printable ASCII, and the

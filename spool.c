@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "spool.h"
+#include "writeall.h"
 
 static int open_named(const char *dir)
 {
@@ -59,17 +60,8 @@ int spool_open(struct spool *sp, const char *dir)
 
 static void drain(struct spool *sp)
 {
-	size_t off = 0;
-
-	while (off < sp->blen && !sp->failed) {
-		ssize_t w = write(sp->fd, sp->buf + off, sp->blen - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			sp->failed = true;
-		else
-			off += (size_t)w;
-	}
+	if (!sp->failed && write_all(sp->fd, sp->buf, sp->blen) < 0)
+		sp->failed = true;
 	sp->blen = 0;
 }
 

@@ -124,6 +124,7 @@
 #include "log.h"
 #include "session.h"
 #include "tls.h"
+#include "writeall.h"
 
 #define TICKET_KEYS_MAX  8       /* read from the file */
 #define TICKET_KEYS_KEEP 3       /* written by --new-ticket-key */
@@ -894,20 +895,6 @@ int tls_check_files(const struct config *cfg, void (*report)(const char *))
 
 /* ---- --new-ticket-key ------------------------------------------------- */
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
 static void key_hex(const struct ticket_key *k, char out[TICKET_HEX + 2])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -980,10 +967,10 @@ int tls_new_ticket_key(const char *path)
 	if (ok && n > 0 && (st.st_uid != geteuid() || st.st_gid != getegid()) &&
 	    fchown(fd, st.st_uid, st.st_gid) < 0)
 		ok = false;
-	ok = ok && write_all(fd, key_header, strlen(key_header));
+	ok = ok && write_all(fd, key_header, strlen(key_header)) == 0;
 	for (int i = 0; ok && i <= n; i++) {
 		key_hex(&k[i], line);
-		ok = write_all(fd, line, TICKET_HEX + 1);
+		ok = write_all(fd, line, TICKET_HEX + 1) == 0;
 	}
 	explicit_bzero(line, sizeof line);
 	explicit_bzero(k, sizeof k);
