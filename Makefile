@@ -28,8 +28,9 @@ SESSION_SRCS = smtp-session.c session.c envelope.c message.c io.c config.c log.c
 SESSION_SRCS += config-check.c
 # child.c: the child supervisor of queue.c (deliver) and auth.c (checkpassword)
 SESSION_SRCS += child.c
-# writeall.c: the one write(2)-until-done loop, shared with smtp-deliver
-SESSION_SRCS += writeall.c
+# writeall.c, escape.c: the one write(2)-until-done loop and the one
+# escaper, shared with smtp-deliver
+SESSION_SRCS += writeall.c escape.c
 # mailbox.c: smtp-deliver's rule for a fileable recipient, applied at RCPT
 SESSION_SRCS += mailbox.c
 SESSION_SRCS += gate.c geoip.c lockout.c
@@ -77,8 +78,8 @@ $(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h config.c config.h
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-lockout.c lockout.c config.c $(LDFLAGS)
 
-DELIVER_SRCS = smtp-deliver.c mailbox.c writeall.c
-$(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h
+DELIVER_SRCS = smtp-deliver.c mailbox.c writeall.c escape.c
+$(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DELIVER_SRCS) $(LDFLAGS)
 
@@ -175,7 +176,7 @@ FUZZ_EXTRA_data         = data.c
 FUZZ_EXTRA_cmdline      = io.c
 FUZZ_EXTRA_sasl         = -lcrypt
 FUZZ_EXTRA_config       = config.c -Dstrdup=fuzz_strdup -Dfree=fuzz_free
-FUZZ_EXTRA_deliver_path = mailbox.c writeall.c -Dmain=smtp_deliver_main
+FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c -Dmain=smtp_deliver_main
 
 fuzz/build/fuzz_%: fuzz/fuzz_%.c $(SESSION_SRCS) smtp-deliver.c $(HDRS)
 	@mkdir -p fuzz/build

@@ -17,8 +17,8 @@
  *
  * LIMITS
  *	A line is at most LOG_LINE_MAX octets; a longer value is cut.  Every
- *	value is escaped (log_escape), so nothing the client sent can forge a
- *	line or a field.
+ *	value is escaped (escape_text(), escape.c, and the double quote), so
+ *	nothing the client sent can forge a line or a field.
  *
  * DIAGNOSTICS
  *	None: logging never fails the session.  Without journald the
@@ -37,6 +37,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "log.h"
 #include "writeall.h"
 
@@ -81,39 +82,21 @@ void log_init(const char *progname, const char *mode)
 		lg.journal = stderr_is_journal();
 }
 
-void log_escape(char *dst, size_t cap, const char *src, size_t len)
+/* A value as logged: escape.c's rule, and the double quote, which
+ * delimits a value with a space. */
+static void value(char *dst, size_t cap, const char *src)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	if (cap == 0)
-		return;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)src[i];
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-			if (o + 1 >= cap)
-				break;
-			dst[o++] = (char)c;
-		} else {
-			if (o + 4 >= cap)
-				break;
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[c >> 4];
-			dst[o++] = hex[c & 15];
-		}
-	}
-	dst[o] = '\0';
+	(void)escape_text(dst, cap, src, strlen(src), "\"");
 }
 
 void log_context(const char *id, const char *client, const char *country)
 {
 	if (id)
-		log_escape(lg.id, sizeof lg.id, id, strlen(id));
+		value(lg.id, sizeof lg.id, id);
 	if (client)
-		log_escape(lg.client, sizeof lg.client, client, strlen(client));
+		value(lg.client, sizeof lg.client, client);
 	if (country)
-		log_escape(lg.country, sizeof lg.country, country, strlen(country));
+		value(lg.country, sizeof lg.country, country);
 }
 
 static void append(char *line, size_t *len, const char *s)
@@ -240,7 +223,7 @@ void log_event(const char *event, ...)
 		if (!v)
 			v = "";
 		keys[n] = k;
-		log_escape(vals[n], sizeof vals[n], v, strlen(v));
+		value(vals[n], sizeof vals[n], v);
 		append(line, &len, " ");
 		append(line, &len, k);
 		append(line, &len, strchr(vals[n], ' ') ? "=\"" : "=");

@@ -14,8 +14,5 @@ void log_context(const char *id, const char *client, const char *country);
 void log_event(const char *event, ...);
 /* A free-text line (configuration problems, internal errors). */
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Copies src into dst (cap bytes) with control characters, non-ASCII,
- * backslash and double quote escaped as \xHH; always NUL-terminates. */
-void log_escape(char *dst, size_t cap, const char *src, size_t len);
 
 #endif

@@ -81,6 +81,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "mailbox.h"
 #include "writeall.h"
 
@@ -180,36 +181,19 @@ static int fail(int code, const char *fmt, ...)
 	return code;
 }
 
-/* Escapes s for stderr: anything outside printable ASCII, and the
- * backslash itself, becomes \xHH, so an address cannot forge log lines
- * or terminal controls.  Rotating buffers: up to ESC_SLOTS calls may
- * feed one diagnostic line. */
+/* Escapes s for stderr (escape.c): anything outside printable ASCII,
+ * and the backslash itself, becomes \xHH, so an address cannot forge log
+ * lines or terminal controls; a cut one ends in "...".  Rotating
+ * buffers: up to ESC_SLOTS calls may feed one diagnostic line. */
 static const char *esc(const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
 	static char bufs[ESC_SLOTS][ESC_MAX];
 	static unsigned which;
 	char *out = bufs[which++ % ESC_SLOTS];
-	size_t o = 0;
+	size_t n = strlen(s);
 
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (o + 8 >= ESC_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < 0x20 || c >= 0x7f || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 0xf];
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
+	if (escape_text(out, ESC_MAX - 3, s, n, "") < n)
+		strcat(out, "...");
 	return out;
 }
 
