@@ -110,9 +110,6 @@
 enum verdict { V_OK, V_BAD, V_TEMP };
 enum step { STEP_OK, STEP_DONE };      /* DONE: replied, exchange over */
 
-static const char *mechanism = "";     /* of the exchange under way */
-static struct timespec check_started;  /* for the failure delay */
-
 /* Buffers that hold secrets: static (the line is 12 KiB, the crypt
  * state 32 KiB), cleared after every use. */
 static char line[AUTH_LINE_MAX + 3];
@@ -183,19 +180,19 @@ static long b64_decode(const char *in, size_t n, char *out, size_t cap)
 	return (long)o;
 }
 
-/* Sleeps until SMTP_AUTH_FAIL_DELAY after check_started (after now when
+/* Sleeps until SMTP_AUTH_FAIL_DELAY after s->auth_started (from now, when
  * no check was started: a refusal before any credential was looked at).
  * A verification that took longer than that gives its hash away by its
  * timing: it is logged for the admin (--check-config refuses such hashes
  * before they are used). */
-static void failure_delay(const struct session *s)
+static void failure_delay(struct session *s)
 {
 	unsigned ms = s->cfg->auth_fail_delay;
 	struct timespec until, now;
 
-	if (check_started.tv_sec == 0 && check_started.tv_nsec == 0)
-		clock_gettime(CLOCK_MONOTONIC, &check_started);
-	until = check_started;
+	if (s->auth_started.tv_sec == 0 && s->auth_started.tv_nsec == 0)
+		clock_gettime(CLOCK_MONOTONIC, &s->auth_started);
+	until = s->auth_started;
 	until.tv_sec += ms / 1000;
 	until.tv_nsec += (long)(ms % 1000) * 1000000;
 	if (until.tv_nsec >= 1000000000) {
@@ -206,8 +203,8 @@ static void failure_delay(const struct session *s)
 	if (ms > 0 && (now.tv_sec > until.tv_sec ||
 		       (now.tv_sec == until.tv_sec && now.tv_nsec > until.tv_nsec))) {
 		char took[24];
-		long long t = (now.tv_sec - check_started.tv_sec) * 1000LL +
-			      (now.tv_nsec - check_started.tv_nsec) / 1000000;
+		long long t = (now.tv_sec - s->auth_started.tv_sec) * 1000LL +
+			      (now.tv_nsec - s->auth_started.tv_nsec) / 1000000;
 
 		snprintf(took, sizeof took, "%lld", t);
 		log_event("auth_slow_hash", "ms", took, "reason",
@@ -237,8 +234,9 @@ static void log_failure(struct session *s, const char *user, const char *why)
 
 	s->auth_failures++;
 	snprintf(count, sizeof count, "%u", s->auth_failures);
-	log_event("auth", "mechanism", mechanism, "user", user ? user : "",
-		  "result", "failed", "reason", why, "failures", count, NULL);
+	log_event("auth", "mechanism", s->auth_mechanism, "user",
+		  user ? user : "", "result", "failed", "reason", why,
+		  "failures", count, NULL);
 }
 
 /* The answer to a refused credential: 535 at the fixed moment, then 421
@@ -280,15 +278,15 @@ static void auth_succeeded(struct session *s, const char *user)
 {
 	snprintf(s->auth_user, sizeof s->auth_user, "%s", user);
 	s->authenticated = true;
-	log_event("auth", "mechanism", mechanism, "user", user, "result", "ok",
-		  NULL);
+	log_event("auth", "mechanism", s->auth_mechanism, "user", user,
+		  "result", "ok", NULL);
 	reply(s, 235, "2.7.0", "Authentication successful");
 }
 
 static void auth_tempfail(struct session *s, const char *user, const char *why)
 {
-	log_event("auth", "mechanism", mechanism, "user", user ? user : "",
-		  "result", "tempfail", "reason", why, NULL);
+	log_event("auth", "mechanism", s->auth_mechanism, "user",
+		  user ? user : "", "result", "tempfail", "reason", why, NULL);
 	reply(s, 454, "4.7.0", "Temporary authentication failure");
 }
 
@@ -701,14 +699,15 @@ static enum step decode(struct session *s, const char *text, size_t len,
 	long n;
 
 	if (len == 1 && text[0] == '*') {
-		log_event("auth", "mechanism", mechanism, "result", "cancelled",
-			  NULL);
+		log_event("auth", "mechanism", s->auth_mechanism, "result",
+			  "cancelled", NULL);
 		reply(s, 501, "5.7.0", "Authentication cancelled");
 		return STEP_DONE;
 	}
 	n = b64_decode(text, len, out, DECODED_MAX - 1);
 	if (n < 0) {
-		log_event("auth", "mechanism", mechanism, "result", "error",
+		log_event("auth", "mechanism", s->auth_mechanism,
+			  "result", "error",
 			  "reason", "bad base64", NULL);
 		reply(s, 501, "5.5.2", "Cannot decode response");
 		return STEP_DONE;
@@ -731,7 +730,8 @@ static enum step challenge(struct session *s, const char *prompt, char *out,
 	st = io_getline(&s->io, line, sizeof line, &len, &crlf);
 	if (st == IO_TOOLONG) {
 		scrub_input(s);
-		log_event("auth", "mechanism", mechanism, "result", "error",
+		log_event("auth", "mechanism", s->auth_mechanism,
+			  "result", "error",
 			  "reason", "line too long", NULL);
 		reply(s, 500, "5.5.6", "Authentication Exchange line is too long");
 		return STEP_DONE;
@@ -740,7 +740,8 @@ static enum step challenge(struct session *s, const char *prompt, char *out,
 		if (st == IO_TIMEOUT)
 			reply(s, 421, "4.4.2", "%s Timeout, closing connection",
 			      s->cfg->hostname);
-		log_event("auth", "mechanism", mechanism, "result", "aborted",
+		log_event("auth", "mechanism", s->auth_mechanism,
+			  "result", "aborted",
 			  "reason", st == IO_TIMEOUT ? "timeout" : "client gone",
 			  NULL);
 		session_end(s, st == IO_TIMEOUT ? "timeout" : "eof");
@@ -768,7 +769,7 @@ static void mech_plain(struct session *s, const char *initial)
 	} else if (challenge(s, "", decoded, &n) != STEP_OK) {
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &check_started);
+	clock_gettime(CLOCK_MONOTONIC, &s->auth_started);
 	end = decoded + n;
 	authcid = memchr(decoded, '\0', n);
 	pass = authcid ? memchr(authcid + 1, '\0', (size_t)(end - authcid - 1))
@@ -802,7 +803,7 @@ static void mech_login(struct session *s, const char *initial)
 	}
 	if (challenge(s, "UGFzc3dvcmQ6", decoded, &plen) != STEP_OK)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &check_started);
+	clock_gettime(CLOCK_MONOTONIC, &s->auth_started);
 	finish(s, login_user, ulen, decoded, plen);
 }
 
@@ -817,8 +818,8 @@ void cmd_auth(struct session *s, const char *arg,
 	const char *initial = arg + mlen;
 
 	(void)refused;
-	mechanism = "";
-	check_started.tv_sec = check_started.tv_nsec = 0;
+	s->auth_mechanism = "";
+	s->auth_started.tv_sec = s->auth_started.tv_nsec = 0;
 	while (*initial == ' ')
 		initial++;
 	if (mlen == 0 || strchr(initial, ' ')) {
@@ -829,18 +830,18 @@ void cmd_auth(struct session *s, const char *arg,
 		initial = NULL;
 	snprintf(mech, sizeof mech, "%.*s", (int)(mlen < 15 ? mlen : 15), arg);
 	if (mlen == 5 && strcasecmp(mech, "PLAIN") == 0)
-		mechanism = "PLAIN";
+		s->auth_mechanism = "PLAIN";
 	else if (mlen == 5 && strcasecmp(mech, "LOGIN") == 0)
-		mechanism = "LOGIN";
+		s->auth_mechanism = "LOGIN";
 	else
 		reply(s, 504, "5.5.4", "Unrecognized authentication type");
 	/* the lockout is checked before any password is looked at */
-	if (*mechanism) {
+	if (*s->auth_mechanism) {
 		enum gate_auth g = gate_auth_check(s);
 
 		if (g == GATE_AUTH_TEMPFAIL)
 			auth_tempfail(s, "", "lockout store unusable");
-		else if (g == GATE_AUTH_OK && mechanism[0] == 'P')
+		else if (g == GATE_AUTH_OK && s->auth_mechanism[0] == 'P')
 			mech_plain(s, initial);
 		else if (g == GATE_AUTH_OK)
 			mech_login(s, initial);

@@ -33,22 +33,23 @@
 #include "log.h"
 #include "session.h"
 
-static struct lockout store = { .fd = -1 };
-static bool store_ok;
-
-static void open_store(const struct config *cfg)
+static void open_store(struct session *s)
 {
+	const struct config *cfg = s->cfg;
 	struct lockout_policy pol = {
 		cfg->lockout_threshold, cfg->lockout_window,
 		cfg->lockout_duration, cfg->lockout_v6_prefix,
 	};
 	char err[512];
 
+	s->lockout.fd = -1;
+	s->lockout_ok = false;
 	if (!cfg->lockout_file)
 		return;
-	store_ok = lockout_open(&store, cfg->lockout_file, cfg->lockout_slots,
-				&pol, err, sizeof err) == 0;
-	if (!store_ok)
+	s->lockout_ok = lockout_open(&s->lockout, cfg->lockout_file,
+				     cfg->lockout_slots, &pol, err,
+				     sizeof err) == 0;
+	if (!s->lockout_ok)
 		log_event("lockout_error", "error", err, NULL);
 }
 
@@ -89,9 +90,9 @@ static enum lockout_result locked_out(struct session *s, const char *when)
 	time_t until = 0;
 	enum lockout_result r;
 
-	if (!store_ok)
+	if (!s->lockout_ok)
 		return LOCKOUT_OK;
-	r = lockout_check(&store, lockout_addr(s), &until);
+	r = lockout_check(&s->lockout, lockout_addr(s), &until);
 	if (r == LOCKOUT_ERROR)
 		log_event("lockout_error", "error", "cannot read the state file",
 			  "when", when, NULL);
@@ -154,7 +155,7 @@ bool gate_connect(struct session *s)
 		      cfg->hostname);
 		return false;
 	}
-	open_store(cfg);
+	open_store(s);
 	if (locked_out(s, "connect") == LOCKOUT_LOCKED)
 		return false;         /* an unreadable store: mail goes on */
 	return greet_delay(s);
@@ -162,7 +163,7 @@ bool gate_connect(struct session *s)
 
 enum gate_auth gate_auth_check(struct session *s)
 {
-	if (s->cfg->lockout_file && !store_ok)
+	if (s->cfg->lockout_file && !s->lockout_ok)
 		return GATE_AUTH_TEMPFAIL;
 	switch (locked_out(s, "auth")) {
 	case LOCKOUT_LOCKED:
@@ -187,9 +188,9 @@ enum gate_auth gate_auth_charge(struct session *s)
 
 	if (!s->cfg->lockout_file)
 		return GATE_AUTH_OK;
-	if (!store_ok)
+	if (!s->lockout_ok)
 		return GATE_AUTH_TEMPFAIL;
-	switch (lockout_charge(&store, lockout_addr(s), &until)) {
+	switch (lockout_charge(&s->lockout, lockout_addr(s), &until)) {
 	case LOCKOUT_OK:
 		return GATE_AUTH_OK;
 	case LOCKOUT_LOCKED:
@@ -230,9 +231,9 @@ bool gate_auth_settle(struct session *s, bool failed)
 	time_t until = 0;
 	enum lockout_result r;
 
-	if (!store_ok)
+	if (!s->lockout_ok)
 		return false;
-	r = lockout_settle(&store, lockout_addr(s), failed, &until);
+	r = lockout_settle(&s->lockout, lockout_addr(s), failed, &until);
 	return locked_by(r, until, "cannot settle an attempt");
 }
 
@@ -241,8 +242,8 @@ bool gate_auth_failed(struct session *s)
 	time_t until = 0;
 	enum lockout_result r;
 
-	if (!store_ok)
+	if (!s->lockout_ok)
 		return false;
-	r = lockout_fail(&store, lockout_addr(s), &until);
+	r = lockout_fail(&s->lockout, lockout_addr(s), &until);
 	return locked_by(r, until, "cannot record a failure");
 }

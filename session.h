@@ -8,11 +8,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "address.h"
 #include "config.h"
 #include "data.h"
 #include "io.h"
+#include "lockout.h"
 #include "spool.h"
 
 /* RFC 5321 4.5.3.1.4 allows 512 octets; we take 2048 like Postfix. */
@@ -56,6 +58,10 @@ struct session {
 	bool authenticated;
 	char auth_user[256];
 	unsigned auth_failures;    /* 535s in this session (AUTH_MAX_FAILURES) */
+	const char *auth_mechanism;    /* auth.c: of the exchange under way */
+	struct timespec auth_started;  /* auth.c: the check began (failure delay) */
+	struct lockout lockout;    /* gate.c: the shared failed-login file */
+	bool lockout_ok;           /* gate.c: opened and usable */
 	unsigned errors;           /* 5xx replies to commands */
 	bool count_errors;
 	bool quit;
