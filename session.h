@@ -43,9 +43,20 @@ struct tx {
 	struct spool spool;
 };
 
+struct ssl_st;                 /* OpenSSL's SSL, opaque outside tls.c */
+
+/* tls.c: the TLS connection; tp goes below s->io after the handshake. */
+struct tls_conn {
+	struct ssl_st *ssl;
+	bool failed;               /* fatal error: no close_notify */
+	short wants;               /* poll events after a -2 */
+	struct io_transport tp;
+};
+
 struct session {
 	const struct config *cfg;
 	struct io io;
+	struct tls_conn tls;
 	char id[32];
 	char client_ip[64], client_port[8];
 	char remote_host[HOSTNAME_MAX + 1];   /* TCPREMOTEHOST or "unknown" */

@@ -268,15 +268,13 @@ struct ticket_key {
 	unsigned char name[16], hmac[32], aes[32];
 };
 
+/* Per process: the context and the ticket keys.  The connection itself
+ * is the session's (struct tls_conn, session.h). */
 static struct {
 	SSL_CTX *ctx;
-	SSL *ssl;
 	bool ctx_tried;
-	bool failed;                 /* fatal error: no close_notify */
-	short wants;                 /* poll events after a -2 */
 	int nkeys;
 	struct ticket_key keys[TICKET_KEYS_MAX];
-	struct io_transport tp;
 } T;
 
 bool tls_configured(const struct config *cfg)
@@ -562,29 +560,29 @@ static bool ctx_init(const struct config *cfg)
 /* ---- the transport -------------------------------------------------- */
 
 /* Maps an SSL_read/SSL_write failure to io.c's convention. */
-static ssize_t io_result(int ret, const char *stage)
+static ssize_t io_result(struct tls_conn *t, int ret, const char *stage)
 {
 	char why[256];
-	int e = O.SSL_get_error(T.ssl, ret);
+	int e = O.SSL_get_error(t->ssl, ret);
 	unsigned long last;
 
 	switch (e) {
 	case SSL_ERROR_WANT_READ:
-		T.wants = POLLIN;
+		t->wants = POLLIN;
 		return -2;
 	case SSL_ERROR_WANT_WRITE:
-		T.wants = POLLOUT;
+		t->wants = POLLOUT;
 		return -2;
 	case SSL_ERROR_ZERO_RETURN:           /* close_notify */
 		return 0;
 	case SSL_ERROR_SYSCALL:
-		T.failed = true;
+		t->failed = true;
 		O.ERR_clear_error();
 		if (errno == 0 || errno == ECONNRESET || errno == EPIPE)
 			return 0;             /* peer gone */
 		return -1;
 	default:
-		T.failed = true;
+		t->failed = true;
 		last = O.ERR_peek_last_error();
 		if (ERR_GET_LIB(last) == ERR_LIB_SSL &&
 		    ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
@@ -600,32 +598,32 @@ static ssize_t io_result(int ret, const char *stage)
 
 static ssize_t tp_read(void *ctx, void *buf, size_t len)
 {
+	struct tls_conn *t = ctx;
 	size_t n;
 	int r;
 
-	(void)ctx;
 	O.ERR_clear_error();
 	errno = 0;
-	r = O.SSL_read_ex(T.ssl, buf, len, &n);
-	return r == 1 ? (ssize_t)n : io_result(r, "read");
+	r = O.SSL_read_ex(t->ssl, buf, len, &n);
+	return r == 1 ? (ssize_t)n : io_result(t, r, "read");
 }
 
 static ssize_t tp_write(void *ctx, const void *buf, size_t len)
 {
+	struct tls_conn *t = ctx;
 	size_t n;
 	int r;
 
-	(void)ctx;
-	if (T.failed) {
+	if (t->failed) {
 		errno = EPIPE;
 		return -1;
 	}
 	O.ERR_clear_error();
 	errno = 0;
-	r = O.SSL_write_ex(T.ssl, buf, len, &n);
+	r = O.SSL_write_ex(t->ssl, buf, len, &n);
 	if (r == 1)
 		return (ssize_t)n;
-	r = (int)io_result(r, "write");
+	r = (int)io_result(t, r, "write");
 	if (r == 0) {                         /* peer gone: a write error */
 		errno = EPIPE;
 		return -1;
@@ -637,10 +635,9 @@ static ssize_t tp_write(void *ctx, const void *buf, size_t len)
 
 static size_t tp_pending(void *ctx)
 {
-	int n;
+	struct tls_conn *t = ctx;
+	int n = O.SSL_pending(t->ssl);
 
-	(void)ctx;
-	n = O.SSL_pending(T.ssl);
 	return n > 0 ? (size_t)n : 0;
 }
 
@@ -648,8 +645,9 @@ static void tp_close(void *ctx, struct io *io);
 
 static short tp_wants(void *ctx)
 {
-	(void)ctx;
-	return T.wants;
+	const struct tls_conn *t = ctx;
+
+	return t->wants;
 }
 
 /* ---- the handshake -------------------------------------------------- */
@@ -666,9 +664,9 @@ static bool tls_prepare(struct session *s)
 {
 	if (!ctx_init(s->cfg))
 		return false;
-	T.ssl = O.SSL_new(T.ctx);
-	if (!T.ssl || !O.SSL_set_rfd(T.ssl, s->io.in) ||
-	    !O.SSL_set_wfd(T.ssl, s->io.out)) {
+	s->tls.ssl = O.SSL_new(T.ctx);
+	if (!s->tls.ssl || !O.SSL_set_rfd(s->tls.ssl, s->io.in) ||
+	    !O.SSL_set_wfd(s->tls.ssl, s->io.out)) {
 		char why[256];
 		ssl_reason(why, sizeof why, "SSL_new failed");
 		log_tls_error("setup", why);
@@ -699,14 +697,14 @@ static bool tls_handshake(struct session *s)
 
 		O.ERR_clear_error();
 		errno = 0;
-		r = O.SSL_accept(T.ssl);
+		r = O.SSL_accept(s->tls.ssl);
 		if (r == 1)
 			break;
-		e = O.SSL_get_error(T.ssl, r);
+		e = O.SSL_get_error(s->tls.ssl, r);
 		ev = e == SSL_ERROR_WANT_READ ? POLLIN :
 		     e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
 		if (ev == 0) {
-			T.failed = true;
+			s->tls.failed = true;
 			if (e == SSL_ERROR_SYSCALL && !O.ERR_peek_last_error())
 				snprintf(why, sizeof why, "%s",
 					 errno ? strerror(errno) :
@@ -718,7 +716,7 @@ static bool tls_handshake(struct session *s)
 		}
 		st = io_wait(io, ev);
 		if (st != IO_OK) {
-			T.failed = true;
+			s->tls.failed = true;
 			log_tls_error("handshake", st == IO_TIMEOUT ? "timeout" :
 				      "poll failed");
 			return false;
@@ -726,17 +724,17 @@ static bool tls_handshake(struct session *s)
 	}
 	io->session_end = saved;
 
-	T.tp.read = tp_read;
-	T.tp.write = tp_write;
-	T.tp.pending = tp_pending;
-	T.tp.wants = tp_wants;
-	T.tp.close = tp_close;
-	T.tp.ctx = NULL;
-	io->tp = &T.tp;
+	s->tls.tp.read = tp_read;
+	s->tls.tp.write = tp_write;
+	s->tls.tp.pending = tp_pending;
+	s->tls.tp.wants = tp_wants;
+	s->tls.tp.close = tp_close;
+	s->tls.tp.ctx = &s->tls;
+	io->tp = &s->tls.tp;
 	s->tls_active = true;
 
-	ver = O.SSL_get_version(T.ssl);          /* "TLSv1.3" */
-	c = O.SSL_get_current_cipher(T.ssl);
+	ver = O.SSL_get_version(s->tls.ssl);     /* "TLSv1.3" */
+	c = O.SSL_get_current_cipher(s->tls.ssl);
 	snprintf(s->tls_info, sizeof s->tls_info, "TLS%s %s",
 		 strncmp(ver, "TLSv", 4) == 0 ? ver + 4 : ver,
 		 c ? O.SSL_CIPHER_get_name(c) : "unknown");
@@ -744,7 +742,7 @@ static bool tls_handshake(struct session *s)
 	log_event("tls", "version", ver,
 		  "cipher", c ? O.SSL_CIPHER_get_name(c) : "unknown",
 		  "bits", bits,
-		  "resumed", O.SSL_session_reused(T.ssl) ? "yes" : "no", NULL);
+		  "resumed", O.SSL_session_reused(s->tls.ssl) ? "yes" : "no", NULL);
 	return true;
 }
 
@@ -781,23 +779,24 @@ void cmd_starttls(struct session *s, const char *arg,
 /* The transport's close: our close_notify, not waiting for the client's. */
 static void tp_close(void *ctx, struct io *io)
 {
-	(void)ctx;
-	if (!T.ssl || T.failed)
+	struct tls_conn *t = ctx;
+
+	if (!t->ssl || t->failed)
 		return;
 	/* Our close_notify only; the client's is not waited for. */
 	for (int tries = 0; tries < 2; tries++) {
 		int r, e;
 
 		O.ERR_clear_error();
-		r = O.SSL_shutdown(T.ssl);
+		r = O.SSL_shutdown(t->ssl);
 		if (r >= 0)
 			break;
-		e = O.SSL_get_error(T.ssl, r);
+		e = O.SSL_get_error(t->ssl, r);
 		if (e != SSL_ERROR_WANT_WRITE || io_wait(io, POLLOUT) != IO_OK)
 			break;
 	}
 	O.ERR_clear_error();
-	T.failed = true;                     /* once */
+	t->failed = true;                    /* once */
 }
 
 /* ---- --check-config ---------------------------------------------------- */
