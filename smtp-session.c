@@ -40,6 +40,7 @@
 #include <sys/wait.h>
 
 #include "auth.h"
+#include "child.h"
 #include "config.h"
 #include "config-check.h"
 #include "envelope.h"
@@ -644,11 +645,28 @@ static int check_files(void)
  * read; checking SMTP_LOCKOUT_FILE would even create it owned by root,
  * unusable by the sessions).  The checks run in a child with the
  * credentials of SERVICE_USER instead; its problems are its exit status. */
+/* The child's side: become the service user, check, exit with the count. */
+static void check_files_as(void *arg)
+{
+	const struct passwd *pw = arg;
+	int n;
+
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 || geteuid() == 0)
+		_exit(1);
+	n = check_files();
+	fflush(NULL);
+	_exit(n > 100 ? 100 : n);
+}
+
+#define CHECK_FILES_TIMEOUT_MS 60000   /* a hung NFS mount, say */
+
 static int check_files_as_service_user(void)
 {
 	struct passwd *pw;
+	struct child c;
+	bool done;
 	int status;
-	pid_t pid;
 
 	if (geteuid() != 0 || cfg.allow_root)
 		return check_files();
@@ -660,24 +678,15 @@ static int check_files_as_service_user(void)
 		return 1;
 	}
 	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
+	if (child_spawn(&c, check_files_as, pw, 1) < 0) {
 		report_problem("running as root: fork failed; files not checked");
 		return 1;
 	}
-	if (pid == 0) {
-		int n;
-		if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-		    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
-		    geteuid() == 0)
-			_exit(1);
-		n = check_files();
-		fflush(NULL);
-		_exit(n > 100 ? 100 : n);
+	done = child_wait(&c, mono_ms() + CHECK_FILES_TIMEOUT_MS);
+	if (child_end(&c, &status) < 0 || !done) {
+		report_problem("running as root: the file checks did not finish");
+		return 1;
 	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return 1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
