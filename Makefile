@@ -42,7 +42,7 @@ SESSION_LIBS = $(shell pkg-config --libs libmaxminddb)
 SESSION_SRCS += tls.c
 CPPFLAGS += $(shell pkg-config --cflags libssl libcrypto)
 # auth.c: crypt_rn(3) from libxcrypt
-SESSION_SRCS += auth.c
+SESSION_SRCS += auth.c sasl.c
 SESSION_LIBS += -lcrypt
 HDRS = $(wildcard *.h)
 
@@ -170,11 +170,12 @@ FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Wall -Wextra
-FUZZ_TARGETS  = path data cmdline sasl config deliver_path
+FUZZ_TARGETS  = path data cmdline sasl auth config deliver_path
 FUZZ_EXTRA_path         = address.c mailbox.c
 FUZZ_EXTRA_data         = data.c
 FUZZ_EXTRA_cmdline      = io.c
-FUZZ_EXTRA_sasl         = -lcrypt
+FUZZ_EXTRA_sasl         = sasl.c
+FUZZ_EXTRA_auth         = sasl.c -lcrypt
 FUZZ_EXTRA_config       = config.c -Dstrdup=fuzz_strdup -Dfree=fuzz_free
 FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c -Dmain=smtp_deliver_main
 

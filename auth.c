@@ -94,6 +94,7 @@
 #include "gate.h"
 #include "io.h"
 #include "log.h"
+#include "sasl.h"
 #include "session.h"
 
 #ifndef AUTH_MAX_FAILURES
@@ -133,51 +134,6 @@ static bool ct_equal(const char *a, const char *b, size_t n)
 	for (size_t i = 0; i < n; i++)
 		d |= (unsigned char)(a[i] ^ b[i]);
 	return d == 0;
-}
-
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* RFC 4648 4, strict: padded to a multiple of 4, '=' only at the end.
- * Returns the decoded length or -1.  out has room for n/4*3 octets. */
-static long b64_decode(const char *in, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	if (n % 4 != 0 || n / 4 * 3 > cap)
-		return -1;
-	for (size_t i = 0; i < n; i += 4) {
-		int v[4], pad = 0;
-
-		for (int k = 0; k < 4; k++) {
-			unsigned char c = (unsigned char)in[i + (size_t)k];
-			if (c == '=' && i + 4 == n && k >= 2 &&
-			    (k == 3 || in[i + 3] == '=')) {
-				v[k] = 0;
-				pad++;
-			} else if ((v[k] = b64_value(c)) < 0 || pad) {
-				return -1;
-			}
-		}
-		out[o++] = (char)(v[0] << 2 | v[1] >> 4);
-		if (pad < 2)
-			out[o++] = (char)((v[1] & 15) << 4 | v[2] >> 2);
-		if (pad < 1)
-			out[o++] = (char)((v[2] & 3) << 6 | v[3]);
-	}
-	return (long)o;
 }
 
 /* Sleeps until SMTP_AUTH_FAIL_DELAY after s->auth_started (from now, when
@@ -704,7 +660,7 @@ static enum step decode(struct session *s, const char *text, size_t len,
 		reply(s, 501, "5.7.0", "Authentication cancelled");
 		return STEP_DONE;
 	}
-	n = b64_decode(text, len, out, DECODED_MAX - 1);
+	n = sasl_b64_decode(text, len, out, DECODED_MAX - 1);
 	if (n < 0) {
 		log_event("auth", "mechanism", s->auth_mechanism,
 			  "result", "error",
@@ -756,8 +712,8 @@ static enum step challenge(struct session *s, const char *prompt, char *out,
 /* RFC 4616: [authzid] NUL authcid NUL passwd. */
 static void mech_plain(struct session *s, const char *initial)
 {
-	size_t n = 0;
-	char *authcid, *pass, *end;
+	size_t n = 0, plen = 0;
+	const char *authcid = "", *pass = "";
 
 	if (initial) {
 		if (strcmp(initial, "=") == 0) {
@@ -770,22 +726,17 @@ static void mech_plain(struct session *s, const char *initial)
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s->auth_started);
-	end = decoded + n;
-	authcid = memchr(decoded, '\0', n);
-	pass = authcid ? memchr(authcid + 1, '\0', (size_t)(end - authcid - 1))
-		       : NULL;
-	if (!authcid || !pass || memchr(pass + 1, '\0', (size_t)(end - pass - 1))) {
+	switch (sasl_plain_split(decoded, n, &authcid, &pass, &plen)) {
+	case SASL_PLAIN_MALFORMED:
 		auth_failed(s, "", "malformed PLAIN message");
 		return;
-	}
-	authcid++;
-	pass++;
-	if (decoded[0] && strcmp(decoded, authcid) != 0) {
-		/* we authorize nobody to act as someone else */
+	case SASL_PLAIN_AUTHZID:      /* we authorize nobody as another */
 		auth_failed(s, authcid, "authorization identity differs");
 		return;
+	case SASL_PLAIN_OK:
+		break;
 	}
-	finish(s, authcid, strlen(authcid), pass, (size_t)(end - pass));
+	finish(s, authcid, strlen(authcid), pass, plen);
 }
 
 static void mech_login(struct session *s, const char *initial)

@@ -26,6 +26,7 @@ smoke() {
 @test "fuzz: path (parse_path, next_param)" { smoke path; }
 @test "fuzz: data (DATA/BDAT decoder against a reference)" { smoke data; }
 @test "fuzz: cmdline (io_getline, io_read)" { smoke cmdline; }
-@test "fuzz: sasl (base64, PLAIN and LOGIN in cmd_auth)" { smoke sasl; }
+@test "fuzz: sasl (base64 and the PLAIN message, sasl.c alone)" { smoke sasl; }
+@test "fuzz: auth (PLAIN and LOGIN through the cmd_auth exchange)" { smoke auth; }
 @test "fuzz: config (config_load from the environment)" { smoke config; }
 @test "fuzz: deliver_path (smtp-deliver address to Maildir path)" { smoke deliver_path; }
