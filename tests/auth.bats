@@ -798,17 +798,20 @@ IN
 	[ "${wrong[1]}" -ge $((none[1] + 12000)) ]
 }
 
-# A slow hash (bcrypt cost 12, ~0.2 s here), a fast one (sha512crypt,
-# ~3 ms) and an unknown user: each 535 comes at the same moment.
+# A slow hash (bcrypt, cost $1: 10 is ~50 ms here, 12 ~0.2 s), a fast
+# one (sha512crypt, ~3 ms) and an unknown user: each 535 comes at the
+# same moment.
 slow_fast_passwd() {
 	{
-		echo "slow:$(printf '%s\n' "$PW_ERIN" | mkpasswd -s -m bcrypt -R 12)"
+		echo "slow:$(printf '%s\n' "$PW_ERIN" | mkpasswd -s -m bcrypt -R "$1")"
 		echo "fast:$(hash_pw sha512crypt "$PW_BOB")"
 	} > "$SMTP_PASSWD"
 }
 
 @test "every 535 takes SMTP_AUTH_FAIL_DELAY: slow hash, fast hash and unknown user have the same median (20 samples)" {
-	slow_fast_passwd
+	# cost 10, ~50 ms: room for a loaded machine (the suite runs in
+	# parallel) below the 600 ms, yet 15 times the fast hash
+	slow_fast_passwd 10
 	export SMTP_AUTH_FAIL_DELAY=600
 	run "$CLIENTS/auth_median.py" "$SESSION" 20 \
 		"AUTH PLAIN $(plain "" slow "$PW_WRONG")" \
@@ -831,7 +834,7 @@ PY
 }
 
 @test "--check-config refuses a hash slower than half of SMTP_AUTH_FAIL_DELAY, naming the user" {
-	slow_fast_passwd
+	slow_fast_passwd 12
 	export SMTP_AUTH_FAIL_DELAY=200      # bcrypt 12 needs ~200 ms
 	run "$SESSION" --check-config
 	assert_failure 1
@@ -844,13 +847,13 @@ PY
 	assert_output --partial 'SMTP_PASSWD: user huge: the hash takes more than 100 ms'
 	# with room enough, the same file passes
 	sed -i 3d "$SMTP_PASSWD"
-	export SMTP_AUTH_FAIL_DELAY=2000
+	export SMTP_AUTH_FAIL_DELAY=20000    # room even on a loaded machine
 	run "$SESSION" --check-config
 	refute_output --partial 'SMTP_PASSWD'
 }
 
 @test "a verification that overran SMTP_AUTH_FAIL_DELAY is logged (auth_slow_hash)" {
-	slow_fast_passwd
+	slow_fast_passwd 12
 	export SMTP_AUTH_FAIL_DELAY=100
 	run smtp <<IN
 EHLO client.test
