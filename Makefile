@@ -61,7 +61,7 @@ DEPS_BUILD = make gcc libc6-dev pkg-config libssl-dev libcrypt-dev libmaxminddb-
 DEPS_DEMO  = $(DEPS_BUILD) libssl3 openssl systemd swaks libnet-ssleay-perl
 DEPS_CHECK = $(DEPS_DEMO) clang libclang-rt-14-dev libmaxmind-db-writer-perl \
 	     bats bats-support bats-assert parallel procps ucspi-tcp curl python3 \
-	     whois groff-base strace iproute2 hydra
+	     whois groff-base strace iproute2 hydra binutils
 
 .PHONY: all deps deps-build deps-demo deps-check check check-asan demo \
 	install uninstall clean help callgraph \
