@@ -22,7 +22,7 @@ CFLAGS  ?=
 CFLAGS  += -std=c11 $(OPT) $(WARN) $(HARDEN)
 LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 
-SESSION_SRCS = smtp-session.c session.c envelope.c message.c io.c config.c log.c \
+SESSION_SRCS = smtp-session.c commands.c session.c envelope.c message.c io.c config.c log.c \
 	       address.c data.c spool.c queue.c
 # config-check.c: --check-config's file checks (config.c links alone)
 SESSION_SRCS += config-check.c
