@@ -90,6 +90,8 @@ help:
 	@echo "make check      run the bats suite; last line: check: N passed, N failed, N skipped"
 	@echo "make check-asan the same suite against an ASan+UBSan build"
 	@echo "make callgraph  the session's file-level call graph; fails on a cycle"
+	@echo "make check-systemd  units, README install steps and the .deb in a booted Debian 12 (nspawn)"
+	@echo "make deb        a binary Debian package (debhelper), under build-deb/"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=... (uninstall likewise)"
 	@echo "make fuzz       libFuzzer targets, FUZZ_SECONDS=$(FUZZ_SECONDS) each (fuzz-smoke: brief)"
 	@echo "make bench      throughput, start-up, RSS, TLS cost against the floor (~5 min)"
