@@ -5,21 +5,19 @@
  *	config_check_files() looks at what config_load() (config.c) only
  *	named: the spool directory, the deliver program, the recipients
  *	file, the GeoIP database, the lockout state file, the password file
- *	and the checkpassword program.  As root without SMTP_ALLOW_ROOT=1 it
- *	checks them as the sessions' user.  Kept apart from config.c so that
- *	smtp-lockout can link the configuration without geoip.c.
+ *	and the checkpassword program, as whoever runs it (main() runs it
+ *	as the sessions' user when started as root).  Kept apart from
+ *	config.c so that smtp-lockout can link the configuration without
+ *	geoip.c.
  *
  * DIAGNOSTICS
  *	A problem is one line "NAME: path: what is wrong", as config.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -73,7 +71,7 @@ static void check_gate_files(const struct config *cfg, struct config_problems *p
 	}
 }
 
-static int check_files(const struct config *cfg, void (*report)(const char *))
+int config_check_files(const struct config *cfg, void (*report)(const char *))
 {
 	struct config_problems p = { report, 0 };
 	struct stat st;
@@ -91,50 +89,5 @@ static int check_files(const struct config *cfg, void (*report)(const char *))
 	check_gate_files(cfg, &p);
 	check_auth_files(cfg, &p);
 	return p.count;
-}
-
-/* The user the shipped units run sessions as (User=smtpd). */
-#define SERVICE_USER "smtpd"
-
-/* Root without SMTP_ALLOW_ROOT=1: the sessions will never run as root, so
- * root's view of the files says nothing (root reads a key only root can
- * read; checking SMTP_LOCKOUT_FILE would even create it owned by root,
- * unusable by the sessions).  The checks run in a child with the
- * credentials of SERVICE_USER instead; its problems are its exit status. */
-int config_check_files(const struct config *cfg, void (*report)(const char *))
-{
-	struct passwd *pw;
-	int status;
-	pid_t pid;
-
-	if (geteuid() != 0 || cfg->allow_root)
-		return check_files(cfg, report);
-	pw = getpwnam(SERVICE_USER);
-	if (!pw) {
-		report("running as root: the sessions refuse root, and there is no "
-		       "user " SERVICE_USER " to check the files as; run "
-		       "--check-config as the sessions' user");
-		return 1;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		report("running as root: fork failed; files not checked");
-		return 1;
-	}
-	if (pid == 0) {
-		int n;
-		if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-		    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0 ||
-		    geteuid() == 0)
-			_exit(1);
-		n = check_files(cfg, report);
-		fflush(NULL);
-		_exit(n > 100 ? 100 : n);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return 1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
