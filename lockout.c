@@ -529,20 +529,35 @@ static bool empty(const struct slot *s, uint32_t now)
 	       s->locked_until <= now;
 }
 
-enum lockout_result lockout_charge(struct lockout *lk, const char *ip,
-				   time_t *until)
+/* The start of every update: the address's key, the exclusive lock and
+ * the clock read under it, the slot (taken if missing and create is
+ * set; else *s may be NULL) brought up to now.  On LOCKOUT_OK the caller
+ * holds the lock and ends with unlock_file(). */
+static enum lockout_result begin_update(struct lockout *lk, const char *ip,
+					bool create, struct slot **s,
+					uint32_t *now)
 {
 	unsigned char key[16];
-	enum lockout_result r = LOCKOUT_OK;
-	uint32_t now;
-	struct slot *s;
 
 	if (!lockout_key(ip, lk->pol.v6_prefix, key))
 		return LOCKOUT_BADADDR;
-	if (!lock_now(lk, &now))
+	if (!lock_now(lk, now))
 		return LOCKOUT_ERROR;
-	s = find_or_take(lk, key, now);
-	refresh(lk, s, now);
+	*s = create ? find_or_take(lk, key, *now) : find(lk, key);
+	if (*s)
+		refresh(lk, *s, *now);
+	return LOCKOUT_OK;
+}
+
+enum lockout_result lockout_charge(struct lockout *lk, const char *ip,
+				   time_t *until)
+{
+	uint32_t now;
+	struct slot *s;
+	enum lockout_result r = begin_update(lk, ip, true, &s, &now);
+
+	if (r != LOCKOUT_OK)
+		return r;
 	if (s->locked_until > now) {
 		*until = s->locked_until;
 		r = LOCKOUT_LOCKED;
@@ -561,19 +576,14 @@ enum lockout_result lockout_charge(struct lockout *lk, const char *ip,
 enum lockout_result lockout_settle(struct lockout *lk, const char *ip,
 				   bool failed, time_t *until)
 {
-	unsigned char key[16];
-	enum lockout_result r = LOCKOUT_OK;
 	uint32_t now;
 	struct slot *s;
-
-	if (!lockout_key(ip, lk->pol.v6_prefix, key))
-		return LOCKOUT_BADADDR;
-	if (!lock_now(lk, &now))
-		return LOCKOUT_ERROR;
 	/* evicted since the charge (a full bucket): a failure starts anew */
-	s = failed ? find_or_take(lk, key, now) : find(lk, key);
+	enum lockout_result r = begin_update(lk, ip, failed, &s, &now);
+
+	if (r != LOCKOUT_OK)
+		return r;
 	if (s) {
-		refresh(lk, s, now);
 		if (s->pending > 0)
 			s->pending--;
 		if (failed && add_failure(lk, s, now)) {
@@ -592,17 +602,12 @@ enum lockout_result lockout_settle(struct lockout *lk, const char *ip,
 enum lockout_result lockout_fail(struct lockout *lk, const char *ip,
 				 time_t *until)
 {
-	unsigned char key[16];
-	enum lockout_result r = LOCKOUT_OK;
 	uint32_t now;
 	struct slot *s;
+	enum lockout_result r = begin_update(lk, ip, true, &s, &now);
 
-	if (!lockout_key(ip, lk->pol.v6_prefix, key))
-		return LOCKOUT_BADADDR;
-	if (!lock_now(lk, &now))
-		return LOCKOUT_ERROR;
-	s = find_or_take(lk, key, now);
-	refresh(lk, s, now);
+	if (r != LOCKOUT_OK)
+		return r;
 	if (add_failure(lk, s, now)) {
 		*until = s->locked_until;
 		r = LOCKOUT_LOCKED;
