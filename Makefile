@@ -181,7 +181,7 @@ FUZZ_EXTRA_auth         = sasl.c -lcrypt
 FUZZ_EXTRA_config       = config.c -Dstrdup=fuzz_strdup -Dfree=fuzz_free
 FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c -Dmain=smtp_deliver_main
 
-fuzz/build/fuzz_%: fuzz/fuzz_%.c $(SESSION_SRCS) smtp-deliver.c $(HDRS)
+fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/b64_ref.h $(SESSION_SRCS) smtp-deliver.c $(HDRS)
 	@mkdir -p fuzz/build
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_EXTRA_$*)
 
