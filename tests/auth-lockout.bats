@@ -17,14 +17,6 @@ LOCKOUT=$SMTP_BUILD/smtp-lockout
 PW_BOB=Lk4-Secret-Bob
 PW_WRONG=Lk5-Wrong-Guess
 
-EHLO_AUTH='250-mx.test
-250-PIPELINING
-250-SIZE 26214400
-250-8BITMIME
-250-ENHANCEDSTATUSCODES
-250-AUTH PLAIN LOGIN
-250-CHUNKING
-250 SMTPUTF8'
 AUTH_OK='235 2.7.0 Authentication successful'
 AUTH_BAD='535 5.7.8 Authentication credentials invalid'
 AUTH_TEMP='454 4.7.0 Temporary authentication failure'

@@ -24,14 +24,6 @@ AUTH_OK='235 2.7.0 Authentication successful'
 AUTH_BAD='535 5.7.8 Authentication credentials invalid'
 AUTH_TEMP='454 4.7.0 Temporary authentication failure'
 NO_TLS='538 5.7.11 Encryption required for requested authentication mechanism'
-EHLO_AUTH='250-mx.test
-250-PIPELINING
-250-SIZE 26214400
-250-8BITMIME
-250-ENHANCEDSTATUSCODES
-250-AUTH PLAIN LOGIN
-250-CHUNKING
-250 SMTPUTF8'
 EHLO_PLAIN='250-mx.test
 250-PIPELINING
 250-SIZE 26214400

@@ -145,15 +145,8 @@ auth_env() {
 	auth_fail_then_mail >"$IN"
 }
 
-AUTH_EHLO='220 mx.test ESMTP smtp-session
-250-mx.test
-250-PIPELINING
-250-SIZE 26214400
-250-8BITMIME
-250-ENHANCEDSTATUSCODES
-250-AUTH PLAIN LOGIN
-250-CHUNKING
-250 SMTPUTF8'
+AUTH_EHLO="$GREETING
+$EHLO_AUTH"
 
 @test "lockout state file on a full filesystem at creation: AUTH 454 4.7.0 (fails closed), MX mail still delivered" {
 	auth_env
