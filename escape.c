@@ -14,12 +14,10 @@
  *	The output never exceeds cap; an octet is written whole (never half
  *	of an \xHH) or not at all, and the caller learns where it stopped.
  */
-#include <string.h>
-
 #include "escape.h"
 
 size_t escape_text(char *dst, size_t cap, const char *src, size_t len,
-		   const char *also)
+		   char also)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0, i;
@@ -29,7 +27,8 @@ size_t escape_text(char *dst, size_t cap, const char *src, size_t len,
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)src[i];
 
-		if (c >= 0x20 && c < 0x7f && c != '\\' && !strchr(also, c)) {
+		if (c >= 0x20 && c < 0x7f && c != '\\' &&
+		    (also == 0 || c != (unsigned char)also)) {
 			if (o + 1 >= cap)
 				break;
 			dst[o++] = (char)c;

@@ -86,7 +86,7 @@ void log_init(const char *progname, const char *mode)
  * delimits a value with a space. */
 static void value(char *dst, size_t cap, const char *src)
 {
-	(void)escape_text(dst, cap, src, strlen(src), "\"");
+	(void)escape_text(dst, cap, src, strlen(src), '"');
 }
 
 void log_context(const char *id, const char *client, const char *country)

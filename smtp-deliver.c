@@ -192,7 +192,7 @@ static const char *esc(const char *s)
 	char *out = bufs[which++ % ESC_SLOTS];
 	size_t n = strlen(s);
 
-	if (escape_text(out, ESC_MAX - 3, s, n, "") < n)
+	if (escape_text(out, ESC_MAX - 3, s, n, 0) < n)
 		strcat(out, "...");
 	return out;
 }
