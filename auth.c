@@ -35,9 +35,10 @@
  *	auth_refused(), for a verified one).  It logs the user and the
  *	reason, counts the failure, waits until SMTP_AUTH_FAIL_DELAY ms
  *	after the check began (so a wrong password, an unknown user and a
- *	slow or fast hash all answer at the same moment: --check-config
- *	measures every hash setting in SMTP_PASSWD and refuses one that takes
- *	more than half the delay; one that overruns it anyway is logged),
+ *	slow or fast hash all answer at the same moment: a password-file
+ *	hash is checked in a child cut off at that moment, a slower one is
+ *	refused unverified and logged (auth_slow_hash), and --check-config
+ *	reports a setting that takes more than half the delay),
  *	replies 535 5.7.8, and after AUTH_MAX_FAILURES in one session adds
  *	421 4.7.0 and ends the session.  A 535 is a 5xx, so it also counts
  *	toward SMTP_MAX_ERRORS in reply().
@@ -108,7 +109,9 @@
 /* base64 of AUTH_LINE_MAX octets decodes to at most 3/4 of it */
 #define DECODED_MAX (AUTH_LINE_MAX / 4 * 3 + 4)
 
-enum verdict { V_OK, V_BAD, V_TEMP };
+/* V_SLOW: the hash did not verify within SMTP_AUTH_FAIL_DELAY; refused
+ * unverified, so it tells nothing and costs the address nothing. */
+enum verdict { V_OK, V_BAD, V_TEMP, V_SLOW };
 enum step { STEP_OK, STEP_DONE };      /* DONE: replied, exchange over */
 
 /* Buffers that hold secrets: static (the line is 12 KiB, the crypt
@@ -136,12 +139,31 @@ static bool ct_equal(const char *a, const char *b, size_t n)
 	return d == 0;
 }
 
+/* Milliseconds since the check began. */
+static long long check_ms(const struct session *s)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - s->auth_started.tv_sec) * 1000LL +
+	       (now.tv_nsec - s->auth_started.tv_nsec) / 1000000;
+}
+
+static void log_slow(const struct session *s, const char *user)
+{
+	char took[24];
+
+	snprintf(took, sizeof took, "%lld", check_ms(s));
+	log_event("auth_slow_hash", "user", user ? user : "", "ms", took, "reason",
+		  "verification slower than SMTP_AUTH_FAIL_DELAY", NULL);
+}
+
 /* Sleeps until SMTP_AUTH_FAIL_DELAY after s->auth_started (from now, when
  * no check was started: a refusal before any credential was looked at).
- * A verification that took longer than that gives its hash away by its
- * timing: it is logged for the admin (--check-config refuses such hashes
- * before they are used). */
-static void failure_delay(struct session *s)
+ * A check that took longer than that (a checkpassword program; a password
+ * file hash is cut off at the deadline instead) gives itself away by its
+ * timing: it is logged for the admin, unless the caller did already. */
+static void failure_delay(struct session *s, const char *user, bool logged)
 {
 	unsigned ms = s->cfg->auth_fail_delay;
 	struct timespec until, now;
@@ -158,13 +180,8 @@ static void failure_delay(struct session *s)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (ms > 0 && (now.tv_sec > until.tv_sec ||
 		       (now.tv_sec == until.tv_sec && now.tv_nsec > until.tv_nsec))) {
-		char took[24];
-		long long t = (now.tv_sec - s->auth_started.tv_sec) * 1000LL +
-			      (now.tv_nsec - s->auth_started.tv_nsec) / 1000000;
-
-		snprintf(took, sizeof took, "%lld", t);
-		log_event("auth_slow_hash", "ms", took, "reason",
-			  "verification slower than SMTP_AUTH_FAIL_DELAY", NULL);
+		if (!logged)
+			log_slow(s, user);
 		return;
 	}
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL)
@@ -197,12 +214,13 @@ static void log_failure(struct session *s, const char *user, const char *why)
 
 /* The answer to a refused credential: 535 at the fixed moment, then 421
  * when the address is now locked or the session used up its tries. */
-static void answer_failure(struct session *s, bool locked)
+static void answer_failure(struct session *s, const char *user, bool locked,
+			   bool slow_logged)
 {
 	char count[16];
 
 	io_flush(&s->io);
-	failure_delay(s);
+	failure_delay(s, user, slow_logged);
 	reply(s, 535, "5.7.8", "Authentication credentials invalid");
 	if (locked) {
 		reply(s, 421, "4.7.0", "%s Too many failed logins, try again later",
@@ -220,14 +238,14 @@ static void answer_failure(struct session *s, bool locked)
 static void auth_failed(struct session *s, const char *user, const char *why)
 {
 	log_failure(s, user, why);
-	answer_failure(s, gate_auth_failed(s));   /* the shared lockout */
+	answer_failure(s, user, gate_auth_failed(s), false); /* the lockout */
 }
 
 /* A charged verification said no: it settles the charge as a failure. */
 static void auth_refused(struct session *s, const char *user, const char *why)
 {
 	log_failure(s, user, why);
-	answer_failure(s, gate_auth_settle(s, true));
+	answer_failure(s, user, gate_auth_settle(s, true), false);
 }
 
 static void auth_succeeded(struct session *s, const char *user)
@@ -276,6 +294,44 @@ static int crypt_check(const char *pass, const char *hash)
 		r = strlen(h) == strlen(hash) && ct_equal(h, hash, strlen(hash));
 	explicit_bzero(&crypt_state, sizeof crypt_state);
 	return r;
+}
+
+/* crypt_check() in a child that must finish by the moment the 535 is
+ * due (SMTP_AUTH_FAIL_DELAY after the check began): a hash slower than
+ * that would tell by its timing that the user exists, so it never gets
+ * to answer; the child is killed and the attempt refused (-2).  The
+ * child's exit status carries the verdict: 0 match, 1 not, 2 unusable. */
+struct crypt_job { const char *pass, *hash; };
+
+static void crypt_job_run(void *arg)
+{
+	const struct crypt_job *j = arg;
+	int m = crypt_check(j->pass, j->hash);
+
+	_exit(m == 1 ? 0 : m == 0 ? 1 : 2);
+}
+
+static int crypt_check_by_deadline(const struct session *s, const char *pass,
+				   const char *hash)
+{
+	struct crypt_job job = { pass, hash };
+	long long deadline = s->auth_started.tv_sec * 1000LL +
+			     s->auth_started.tv_nsec / 1000000 +
+			     s->cfg->auth_fail_delay;
+	struct child c;
+	bool done;
+	int st;
+
+	if (child_spawn(&c, crypt_job_run, &job, 3) < 0)
+		return -3;
+	done = child_wait(&c, deadline);
+	if (child_end(&c, &st) < 0)
+		return -3;
+	if (!done)
+		return -2;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) > 2)
+		return -3;
+	return WEXITSTATUS(st) == 0 ? 1 : WEXITSTATUS(st) == 1 ? 0 : -1;
 }
 
 /* The same work as checking a real yescrypt hash, for a user that does
@@ -588,14 +644,22 @@ static enum verdict check_credentials(struct session *s, const char *user,
 			return V_TEMP;
 		}
 		if (lk == LK_FOUND) {
-			int m = crypt_check(pass, hash);
+			int m = crypt_check_by_deadline(s, pass, hash);
 
-			if (m < 0)
+			explicit_bzero(hash, sizeof hash);
+			*why = "wrong password";
+			if (m == -2) {
+				*why = "hash slower than SMTP_AUTH_FAIL_DELAY";
+				return V_SLOW;
+			}
+			if (m == -3) {
+				*why = "cannot run the hash check";
+				return V_TEMP;
+			}
+			if (m == -1)
 				dummy_crypt(pass);     /* locked: same cost */
 			else if (m == 1)
 				v = V_OK;
-			explicit_bzero(hash, sizeof hash);
-			*why = "wrong password";
 			return v;
 		}
 	}
@@ -634,6 +698,13 @@ static void finish(struct session *s, const char *user, size_t ulen,
 	v = check_credentials(s, user, ulen, pass, plen, &why);
 	if (v == V_BAD) {
 		auth_refused(s, shown, why);
+		return;
+	}
+	if (v == V_SLOW) {                 /* refused unverified: no count */
+		gate_auth_settle(s, false);
+		log_failure(s, shown, why);
+		log_slow(s, shown);
+		answer_failure(s, shown, false, true);
 		return;
 	}
 	/* a success or a temporary failure only returns the charge: it
