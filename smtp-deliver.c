@@ -38,9 +38,11 @@
  *	parts become directory names, so each is at most PART_MAX (255,
  *	NAME_MAX) octets (exit 11).  The message is never held in memory:
  *	it is read in 64 KiB blocks with pread(2), once to check that it
- *	is readable and once per recipient, so fd 0 must be a regular
- *	file.  Memory is bounded by the recipient list (about 10000 *
- *	(2 * 1003 + 100) octets at worst).
+ *	is readable and once per recipient.  A message on a pipe (a filter
+ *	in front: `filter | smtp-deliver`) is first read into an unnamed
+ *	file in MAILDIR_ROOT, which stands in for fd 0.  Memory is bounded
+ *	by the recipient list (about 10000 * (2 * 1003 + 100) octets at
+ *	worst).
  *
  * DIAGNOSTICS
  *	The exit status follows qmail-queue(8): 0 delivered; 11 and 31
@@ -295,19 +297,83 @@ static int config_root(void)
 /* qmail-queue(8) reads the whole message before the envelope; we do
  * too, which also proves fd 0 readable before anything is written.
  * The size measured here is what every copy gets. */
+static int open_root(int *fd);
+
+/* An unnamed file in MAILDIR_ROOT (the file system the copies go to, so
+ * a full disk fails here, as a write error): O_TMPFILE, or on file
+ * systems without it a name that is unlinked at once. */
+static int unnamed_file(int rootfd)
+{
+	char name[64];
+	int fd = openat(rootfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd;
+	snprintf(name, sizeof name, ".smtp-deliver-in.%ld", (long)getpid());
+	fd = openat(rootfd, name, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+	if (fd >= 0 && unlinkat(rootfd, name, 0) == -1) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* fd 0 is a pipe (a filter in front of us: `filter | smtp-deliver`):
+ * the message is read once into an unnamed file, which then stands in
+ * for fd 0, so every copy can be read again from the start. */
+static int spool_input(struct message *m)
+{
+	int rootfd, fd, code = open_root(&rootfd);
+
+	if (code != QQ_OK)
+		return code;
+	fd = unnamed_file(rootfd);
+	(void)close(rootfd);
+	if (fd == -1)
+		return fail(QQ_WRITE, "cannot make a file for the piped "
+			    "message in %s: %s", esc(maildir_root),
+			    strerror(errno));
+	for (;;) {
+		ssize_t n = read(0, block, sizeof block);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			code = fail(QQ_READ, "cannot read the message: %s",
+				    strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (write_all(fd, block, (size_t)n) < 0) {
+			code = fail(QQ_WRITE, "cannot spool the piped message: %s",
+				    strerror(errno));
+			break;
+		}
+	}
+	if (code != QQ_OK) {
+		(void)close(fd);
+		return code;
+	}
+	m->fd = fd;
+	return QQ_OK;
+}
+
 static int message_scan(struct message *m)
 {
 	struct stat st;
 	off_t off = 0;
+	int code;
 
+	m->fd = 0;
 	if (fstat(0, &st) == -1)
 		return fail(QQ_READ, "cannot stat the message on fd 0: %s",
 			    strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return fail(QQ_READ, "the message on fd 0 is not a regular "
-			    "file");
+	if (!S_ISREG(st.st_mode) && (code = spool_input(m)) != QQ_OK)
+		return code;
 	for (;;) {
-		ssize_t n = pread(0, block, sizeof block, off);
+		ssize_t n = pread(m->fd, block, sizeof block, off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -318,7 +384,6 @@ static int message_scan(struct message *m)
 			break;
 		off += n;
 	}
-	m->fd = 0;
 	m->size = off;
 	return QQ_OK;
 }

@@ -319,12 +319,36 @@ refused() {
   assert_untouched
 }
 
-@test "message that is not a regular file: 54" {
-  envelope 's@client.test' 'user@example.test'
-  run -54 bash -c 'cat "$1" | "$0" 1< "$2"' "$DELIVER" "$T/msg" "$T/env"
+@test "message on a pipe (a filter in front): spooled once, a copy for every recipient, nothing left over" {
+  # before: exit 54 "not a regular file", so `filter | smtp-deliver` failed
+  envelope 'sender@client.test' 'user@example.test' 'other@example.org'
+  run -0 bash -c 'cat "$1" | "$0" 1< "$2"' "$DELIVER" "$T/msg" "$T/env"
+  assert_output ''
+  assert_copy "$MAILDIR_ROOT/example.test/user" 'sender@client.test' 'user@example.test'
+  assert_copy "$MAILDIR_ROOT/example.org/other" 'sender@client.test' 'other@example.org'
+  # the spooled input had no name: only the two domains are in the root
+  run ls -A "$MAILDIR_ROOT"
+  assert_output "$(printf 'example.org\nexample.test')"
+}
+
+@test "a filter in the chain: what it writes is what is delivered" {
+  envelope 'sender@client.test' 'user@example.test'
+  run -0 bash -c 'sed "1i X-Filtered: yes" "$1" | "$0" 1< "$2"' "$DELIVER" "$T/msg" "$T/env"
+  assert_output ''
+  local f
+  f=$(only_file "$MAILDIR_ROOT/example.test/user/new")
+  run grep -c '^X-Filtered: yes$' "$f"
+  assert_output 1
+  run grep -c '^Subject: test$' "$f"
+  assert_output 1
+}
+
+@test "message on a pipe that cannot be spooled (root is a file): 61, nothing written" {
+  envelope 'sender@client.test' 'user@example.test'
+  : > "$T/file"
+  export MAILDIR_ROOT=$T/file/maildir
+  run -61 bash -c 'cat "$1" | "$0" 1< "$2"' "$DELIVER" "$T/msg" "$T/env"
   assert_one_line
-  assert_output --partial 'not a regular file'
-  assert_untouched
 }
 
 # ---- configuration and file system failures --------------------------
