@@ -149,6 +149,14 @@ static long long check_ms(const struct session *s)
 	       (now.tv_nsec - s->auth_started.tv_nsec) / 1000000;
 }
 
+/* When a 535 is due, in mono_ms() terms: SMTP_AUTH_FAIL_DELAY after the
+ * check began. */
+static long long reply_due(const struct session *s)
+{
+	return s->auth_started.tv_sec * 1000LL +
+	       s->auth_started.tv_nsec / 1000000 + s->cfg->auth_fail_delay;
+}
+
 static void log_slow(const struct session *s, const char *user)
 {
 	char took[24];
@@ -296,11 +304,10 @@ static int crypt_check(const char *pass, const char *hash)
 	return r;
 }
 
-/* crypt_check() in a child that must finish by the moment the 535 is
- * due (SMTP_AUTH_FAIL_DELAY after the check began): a hash slower than
- * that would tell by its timing that the user exists, so it never gets
- * to answer; the child is killed and the attempt refused (-2).  The
- * child's exit status carries the verdict: 0 match, 1 not, 2 unusable. */
+/* crypt_check() in a child that must finish by deadline (mono_ms()):
+ * 1, 0 or -1 as crypt_check() says; -2 when it did not finish in time
+ * (the child is killed); -3 when it could not be run.  The child's exit
+ * status carries the verdict: 0 match, 1 not, 2 unusable. */
 struct crypt_job { const char *pass, *hash; };
 
 static void crypt_job_run(void *arg)
@@ -311,13 +318,10 @@ static void crypt_job_run(void *arg)
 	_exit(m == 1 ? 0 : m == 0 ? 1 : 2);
 }
 
-static int crypt_check_by_deadline(const struct session *s, const char *pass,
-				   const char *hash)
+static int crypt_check_in_child(const char *pass, const char *hash,
+				long long deadline)
 {
 	struct crypt_job job = { pass, hash };
-	long long deadline = s->auth_started.tv_sec * 1000LL +
-			     s->auth_started.tv_nsec / 1000000 +
-			     s->cfg->auth_fail_delay;
 	struct child c;
 	bool done;
 	int st;
@@ -530,27 +534,16 @@ static size_t setting_len(const char *hash)
 	return (size_t)(dollar - hash);
 }
 
-/* Milliseconds one crypt_rn() of hash takes, in a child killed after
- * limit ms (a bcrypt cost of 31 would run for days); -1 when it did not
- * finish in time or could not be run. */
-static void cost_probe(void *hash)
-{
-	(void)crypt_check("smtp-session cost probe", hash);
-	_exit(0);
-}
-
+/* Milliseconds one crypt_rn() of hash takes, cut off after limit ms (a
+ * bcrypt cost of 31 would run for days); -1 when it did not finish in
+ * time or could not be run. */
 static long long hash_cost(const char *hash, int limit)
 {
 	long long start = mono_ms();
-	struct child proc;
-	int st;
-	bool done;
+	int m = crypt_check_in_child("smtp-session cost probe", hash,
+				     start + limit);
 
-	if (child_spawn(&proc, cost_probe, (void *)hash, 1) < 0)
-		return -1;
-	done = child_wait(&proc, mono_ms() + limit);
-	(void)child_end(&proc, &st);
-	return done ? mono_ms() - start : -1;
+	return m < -1 ? -1 : mono_ms() - start;
 }
 
 /* Reports a user whose hash would answer a wrong password later than
@@ -644,7 +637,9 @@ static enum verdict check_credentials(struct session *s, const char *user,
 			return V_TEMP;
 		}
 		if (lk == LK_FOUND) {
-			int m = crypt_check_by_deadline(s, pass, hash);
+			/* cut off when the 535 is due: a slower hash would
+			 * tell by its timing that the user exists */
+			int m = crypt_check_in_child(pass, hash, reply_due(s));
 
 			explicit_bzero(hash, sizeof hash);
 			*why = "wrong password";
