@@ -72,12 +72,19 @@ static const char *lockout_addr(const struct session *s)
 	       ? s->client_ip : LOCKOUT_UNKNOWN;
 }
 
+/* 421 and the end of the session, for a locked address (until set) or
+ * one whose budget is spent by verifications in flight (until 0). */
 static void refuse_locked(struct session *s, const char *when, time_t until)
 {
 	char t[32];
 
-	time_text(until, t, sizeof t);
-	log_event("locked_out", "when", when, "until", t, NULL);
+	if (until) {
+		time_text(until, t, sizeof t);
+		log_event("locked_out", "when", when, "until", t, NULL);
+	} else {
+		log_event("locked_out", "when", when, "reason",
+			  "budget in flight", NULL);
+	}
 	reply(s, 421, "4.7.0", "%s Too many failed logins, try again later",
 	      s->cfg->hostname);
 	session_end(s, "locked_out");
@@ -199,11 +206,7 @@ enum gate_auth gate_auth_charge(struct session *s)
 	case LOCKOUT_SPENT:
 		/* not locked yet, but every guess left is being verified by
 		 * another session: this one is not */
-		log_event("locked_out", "when", "verify", "reason",
-			  "budget in flight", NULL);
-		reply(s, 421, "4.7.0", "%s Too many failed logins, try again later",
-		      s->cfg->hostname);
-		session_end(s, "locked_out");
+		refuse_locked(s, "verify", 0);
 		return GATE_AUTH_LOCKED;
 	default:
 		log_event("lockout_error", "error", "cannot charge an attempt", NULL);
