@@ -65,9 +65,9 @@ static void cmd_helo(struct session *s, const char *arg,
 static void cmd_ehlo(struct session *s, const char *arg,
 		     const struct refusal *refused)
 {
-	(void)refused;
 	char size[48];
 
+	(void)refused;
 	if (!helo_arg(s, "EHLO", arg))
 		return;
 	s->esmtp = true;

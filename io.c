@@ -150,12 +150,12 @@ int io_flush(struct io *io)
 
 void io_close(struct io *io)
 {
-	const struct io_transport *tp = io->tp;
-
-	if (tp && tp->close) {
-		io->tp = NULL;        /* once; later writes go nowhere useful */
-		tp->close(tp->ctx, io);
-	}
+	if (io->tp && io->tp->close)      /* idempotent, as the ops are */
+		io->tp->close(io->tp->ctx, io);
+	/* Closed: a later write is dropped like one after a write error.
+	 * The transport stays, so nothing can leave in the clear on a
+	 * connection that spoke TLS. */
+	io->werror = true;
 }
 
 void io_write(struct io *io, const char *buf, size_t len)

@@ -31,7 +31,8 @@ struct io_transport {
 	size_t (*pending)(void *ctx);
 	/* which poll events the transport waits for after a -2 */
 	short (*wants)(void *ctx);
-	/* the end of the connection (TLS: close_notify); may be NULL */
+	/* the end of the connection (TLS: close_notify); may be NULL; may
+	 * be called again, and must then do nothing */
 	void (*close)(void *ctx, struct io *io);
 	void *ctx;
 };
@@ -63,8 +64,9 @@ void io_discard_input(struct io *io);
 bool io_input_buffered(const struct io *io);
 void io_write(struct io *io, const char *buf, size_t len);
 int io_flush(struct io *io);
-/* Closes the transport (once): the TLS transport sends its close_notify.
- * The file descriptors stay open: the process exit closes them. */
+/* Closes the transport (the TLS transport sends its close_notify); later
+ * writes are dropped.  The file descriptors stay open: the process exit
+ * closes them. */
 void io_close(struct io *io);
 /* Waits for the fd to become readable within the per-read timeout, for
  * transports doing their own reads (the TLS handshake). */
