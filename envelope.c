@@ -27,11 +27,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mailbox.h"
 #include "address.h"
 #include "auth.h"
 #include "envelope.h"
 #include "log.h"
+#include "mailbox.h"
 #include "session.h"
 
 static bool ascii(const char *s)
