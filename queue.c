@@ -20,6 +20,16 @@
  * DIAGNOSTICS
  *	Every outcome is mapped through status_table[] below; a fork, pipe
  *	or exec failure is a temporary failure (451 4.3.0).
+ *
+ * CUSTOM REPLIES
+ *	A program that fails may say why in its own words: when its last
+ *	line on stderr reads "550 5.7.1 Message rejected as spam" -- a
+ *	reply code and an RFC 3463 code of the class its exit status has
+ *	(5 for 11-40, 4 for the other failures), then a text -- the client
+ *	gets that line instead of the table's (custom_reply()).  A line of
+ *	the wrong class, a 2xx, or one after exit 0 is only logged: a
+ *	filter cannot turn a failure into a success or a permanent
+ *	failure into a temporary one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +47,7 @@
 #include "queue.h"
 
 #define STDERR_MAX    8192
+#define LINE_MAX_LOG  400       /* a stderr line is logged in pieces of this */
 #define EXIT_EXEC_FAILED 120    /* qmail.c: the child could not exec */
 #define STATUS_TIMEOUT (-1000)
 
@@ -159,25 +170,6 @@ static void exec_child(void *arg)
 	_exit(EXIT_EXEC_FAILED);
 }
 
-/* Logs complete lines of the child's stderr; keeps a partial one. */
-static void log_child_stderr(char *buf, size_t *len, bool final)
-{
-	char *start = buf, *nl;
-
-	while ((nl = memchr(start, '\n', *len - (size_t)(start - buf)))) {
-		*nl = '\0';
-		log_event("deliver_stderr", "text", start, NULL);
-		start = nl + 1;
-	}
-	*len -= (size_t)(start - buf);
-	memmove(buf, start, *len);
-	if ((final || *len > 400) && *len > 0) {
-		buf[*len] = '\0';
-		log_event("deliver_stderr", "text", buf, NULL);
-		*len = 0;
-	}
-}
-
 struct child_io {
 	int envfd, errfd;
 	const char *env;
@@ -185,7 +177,75 @@ struct child_io {
 	bool env_failed;
 	size_t errlen, errtotal;
 	char errbuf[512];
+	char last[LINE_MAX_LOG + 1];   /* the last line logged */
 };
+
+static void log_line(struct child_io *c, const char *line)
+{
+	size_t n = strnlen(line, sizeof c->last - 1);
+
+	log_event("deliver_stderr", "text", line, NULL);
+	memcpy(c->last, line, n);
+	c->last[n] = '\0';
+}
+
+/* Logs complete lines of the child's stderr; keeps a partial one. */
+static void log_child_stderr(struct child_io *c, bool final)
+{
+	char *buf = c->errbuf, *start = buf, *nl;
+	size_t *len = &c->errlen;
+
+	while ((nl = memchr(start, '\n', *len - (size_t)(start - buf)))) {
+		*nl = '\0';
+		log_line(c, start);
+		start = nl + 1;
+	}
+	*len -= (size_t)(start - buf);
+	memmove(buf, start, *len);
+	if ((final || *len > LINE_MAX_LOG) && *len > 0) {
+		buf[*len] = '\0';
+		log_line(c, buf);
+		*len = 0;
+	}
+}
+
+static bool digits(const char *s, size_t min, size_t max, size_t *n)
+{
+	size_t i = 0;
+
+	while (i < max && s[i] >= '0' && s[i] <= '9')
+		i++;
+	*n = i;
+	return i >= min && (s[i] < '0' || s[i] > '9');
+}
+
+/* "550 5.7.1 text" of the class the exit status has (see CUSTOM
+ * REPLIES): copies it into res and returns true. */
+static bool custom_reply(const char *line, struct queue_result *res)
+{
+	char cls = res->code >= 500 ? '5' : '4';
+	size_t n, o = 0, a, b;
+	const char *t;
+
+	if (res->status <= 0 || line[0] != cls || !digits(line, 3, 3, &n) ||
+	    line[3] != ' ' || line[4] != cls || line[5] != '.' ||
+	    !digits(line + 6, 1, 3, &a) || line[6 + a] != '.' ||
+	    !digits(line + 7 + a, 1, 3, &b) || line[7 + a + b] != ' ')
+		return false;
+	t = line + 8 + a + b;
+	if (!*t)
+		return false;
+	res->code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	snprintf(res->custom_enh, sizeof res->custom_enh, "%.*s",
+		 (int)(3 + a + b), line + 4);
+	/* printable ASCII only: the text goes on the wire */
+	for (; *t && o + 1 < sizeof res->custom_text; t++)
+		res->custom_text[o++] = (*t >= 32 && *t < 127) ? *t : '?';
+	res->custom_text[o] = '\0';
+	res->enh = res->custom_enh;
+	res->text = res->custom_text;
+	return true;
+}
 
 static void pump_stderr(struct child_io *c)
 {
@@ -200,7 +260,7 @@ static void pump_stderr(struct child_io *c)
 	}
 	if (c->errtotal < STDERR_MAX) {
 		c->errlen += (size_t)r;
-		log_child_stderr(c->errbuf, &c->errlen, false);
+		log_child_stderr(c, false);
 	}
 	c->errtotal += (size_t)r;
 }
@@ -284,7 +344,7 @@ void queue_message(const struct config *cfg, int msgfd, const char *sender,
 		   char *const rcpts[], size_t nrcpts,
 		   const struct envelope_env *e, struct queue_result *res)
 {
-	struct child_io c = { .envfd = -1, .errfd = -1 };
+	struct child_io c = { .envfd = -1, .errfd = -1, .last = "" };
 	int envp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	char *env = build_envelope(sender, rcpts, nrcpts, &c.envlen);
 	struct child_plan plan = { .cfg = cfg, .msgfd = msgfd, .e = e };
@@ -321,7 +381,9 @@ void queue_message(const struct config *cfg, int msgfd, const char *sender,
 	else if (res->status == 0 && (c.env_failed || c.envoff < c.envlen ||
 				      pipe_unread(envp[0]) != 0))
 		queue_map_status(54, res);  /* ok without reading the envelope */
-	log_child_stderr(c.errbuf, &c.errlen, true);
+	log_child_stderr(&c, true);
+	if (finished && res->status > 0)
+		(void)custom_reply(c.last, res);
 out:
 	close_fd(&c.envfd);
 	close_fd(&c.errfd);

@@ -16,6 +16,8 @@ struct queue_result {
 	const char *enh;       /* enhanced status code */
 	const char *text;
 	int status;            /* exit status, or -signal, or -1000 timeout */
+	char custom_enh[16];   /* the program's own reply (queue.c: CUSTOM */
+	char custom_text[240]; /* REPLIES); enh and text point here then */
 };
 
 /* Runs the deliver program with fd 0 = msgfd and the envelope on fd 1. */

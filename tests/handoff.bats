@@ -200,6 +200,45 @@ IN
 	grep -q ' deliver_status=71 ' "$LOG"
 }
 
+# ---- the program's own reply (queue.c: CUSTOM REPLIES) ---------------
+
+@test "custom reply: exit 31 with '550 5.7.1 text' as last stderr line → that reply" {
+	export FAKE_LINE='550 5.7.1 Message rejected as spam (score 12.5)'
+	deliver_answers "$FAKES/say-and-exit 31" '550 5.7.1 Message rejected as spam (score 12.5)'
+	grep -q 'deliver_stderr .*note: a line before the last' "$LOG"
+}
+
+@test "custom reply: exit 71 with a 4xx line → that reply" {
+	export FAKE_LINE='452 4.2.2 Mailbox full'
+	deliver_answers "$FAKES/say-and-exit 71" '452 4.2.2 Mailbox full'
+}
+
+@test "custom reply: a line of the wrong class is ignored (no 5xx for a temporary failure, no 4xx for a permanent one)" {
+	export FAKE_LINE='550 5.7.1 Permanent, says the filter'
+	deliver_answers "$FAKES/say-and-exit 71" '451 4.3.0 Mail server temporarily rejected the message'
+	export FAKE_LINE='451 4.3.0 Temporary, says the filter'
+	deliver_answers "$FAKES/say-and-exit 31" '554 5.3.0 Mail server permanently rejected the message'
+	export FAKE_LINE='550 4.7.1 mixed classes'
+	deliver_answers "$FAKES/say-and-exit 31" '554 5.3.0 Mail server permanently rejected the message'
+}
+
+@test "custom reply: exit 0 with a reply line still gets 250; a malformed line is only logged" {
+	export FAKE_LINE='550 5.7.1 not a failure'
+	export SMTP_DELIVER="$FAKES/say-and-exit 0"
+	run one_message
+	assert_success
+	assert_line --index 5 --regexp '^250 2\.0\.0 Ok: queued as '
+	for line in '550 5.7 short code' '55 5.7.1 two digits' '550 5.7.1' '5500 5.7.1 four digits' '550  5.7.1 two spaces'; do
+		export FAKE_LINE=$line
+		deliver_answers "$FAKES/say-and-exit 31" '554 5.3.0 Mail server permanently rejected the message'
+	done
+}
+
+@test "custom reply: control octets in the text become '?' on the wire" {
+	export FAKE_LINE=$'554 5.7.1 bad\x01text\x1b[31m'
+	deliver_answers "$FAKES/say-and-exit 31" '554 5.7.1 bad?text?[31m'
+}
+
 @test "exit 81 → 451 4.3.0" {
 	deliver_answers "$FAKES/exit-status 81" '451 4.3.0 Queue internal bug'
 }
