@@ -14,9 +14,17 @@
  *	part that could name anything but one directory (empty, leading
  *	dot, '/', '\', control octet) refuses the message (exit 31):
  *	mailbox_check() in mailbox.c, the rule smtp-session applies at
- *	RCPT too, so it refuses such a recipient alone.  A copy is
- *	"Return-Path: <sender>", "Delivered-To: <rcpt>", then the message
- *	bytes unchanged.  maildir(5): a copy is written and fsync'd under
+ *	RCPT too, so it refuses such a recipient alone.  A recipient whose
+ *	domain is not in SMTP_DOMAINS (postmaster@SMTP_HOSTNAME aside, the
+ *	session's bare <postmaster>) refuses the message too (exit 31): a
+ *	relayed recipient must go to SMTP_RELAY_DELIVER, never into a
+ *	local Maildir nobody reads.  A copy is "Return-Path: <sender>",
+ *	"Delivered-To: rcpt" (no angle brackets, as qmail and Postfix
+ *	write it), then the message bytes unchanged.  A message whose
+ *	header already has "Delivered-To: rcpt" for one of its recipients
+ *	has been here before: it is refused as a loop (exit 31, and the
+ *	reply "554 5.4.6" as the last stderr line, which smtp-session
+ *	gives the client; RFC 5321 6.3, qmail-local's rule).  maildir(5): a copy is written and fsync'd under
  *	tmp/, then linked into new/; a reader never sees a partial file.
  *
  *	Delivery is all-or-nothing: every copy is written into tmp/
@@ -49,7 +57,9 @@
  *	permanent; 51, 53, 54, 55, 61, 81, 91 temporary.  A symbolic link
  *	in the tree is a broken Maildir directory like any other: 61,
  *	"refusing to follow the symbolic link <path>".  Every non-zero
- *	exit writes exactly one line "smtp-deliver: <reason>" on stderr.
+ *	exit writes exactly one line "smtp-deliver: <reason>" on stderr;
+ *	a loop adds a second, the SMTP reply (smtp-session(8), CUSTOM
+ *	REPLIES in queue.c).
  *	Addresses in it are escaped (anything outside printable ASCII,
  *	and backslash, as \xHH).  The message body is never echoed.
  *
@@ -78,11 +88,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
 #include "escape.h"
 #include "mailbox.h"
 #include "writeall.h"
@@ -159,7 +172,9 @@ struct envreader {
 };
 
 static const char *maildir_root;
+static struct config cfg;		/* SMTP_DOMAINS, SMTP_HOSTNAME */
 static char errline[ERR_MAX];		/* the one diagnostic line */
+static char replyline[ERR_MAX];		/* an SMTP reply after it, or "" */
 static char host[HOST_ESC_MAX + 1];	/* escaped as maildir(5) says */
 static char block[BLOCK_SIZE];		/* the copy buffer */
 static unsigned deliveries;		/* maildir(5) Q<n> */
@@ -238,15 +253,18 @@ static const char usage_text[] =
 	"Environment:\n"
 	"  MAILDIR_ROOT  absolute path of the Maildir tree\n"
 	"                (default " DEFAULT_ROOT ")\n"
+	"  SMTP_DOMAINS  the local domains (as smtp-session's); any other\n"
+	"                domain is refused, but postmaster@SMTP_HOSTNAME\n"
 	"\n"
 	"Exit codes (qmail-queue(8); 11 and 31 are permanent):\n"
 	"   0  delivered to every recipient\n"
 	"  11  address too long\n"
-	"  31  permanently refused (bad address, too many recipients)\n"
+	"  31  permanently refused (bad address, domain not local, too many\n"
+	"      recipients, a mail loop: then \"554 5.4.6 ...\" follows)\n"
 	"  51  out of memory\n"
 	"  53  write error or disk full\n"
 	"  54  cannot read the message or the envelope\n"
-	"  55  configuration problem (MAILDIR_ROOT, arguments)\n"
+	"  55  configuration problem (MAILDIR_ROOT, SMTP_DOMAINS, arguments)\n"
 	"  61  problem with the Maildir root or a Maildir directory\n"
 	"      (also: a symbolic link in the tree, never followed)\n"
 	"  81  internal bug\n"
@@ -290,6 +308,19 @@ static int config_root(void)
 			    "octets", PATH_MAX - 1);
 	maildir_root = root;
 	return QQ_OK;
+}
+
+static void config_report(const char *problem)
+{
+	(void)fail(QQ_CONFIG, "%s", problem);
+}
+
+/* The session's own rows, from the environment it passes on. */
+static int config_domains(void)
+{
+	static const char *const names[] = { "SMTP_DOMAINS", "SMTP_HOSTNAME", NULL };
+
+	return config_load_only(&cfg, names, config_report) ? QQ_CONFIG : QQ_OK;
 }
 
 /* ---- the message ---------------------------------------------------- */
@@ -584,6 +615,11 @@ static int check_rcpt(struct rcpt *r)
 	r->lower[llen] = '\0';
 	r->local = r->lower;
 	r->domain = r->lower + llen + 1;
+	if (!domain_listed(cfg.domains, cfg.ndomains, r->domain) &&
+	    !(strcmp(r->local, "postmaster") == 0 &&
+	      strcasecmp(r->domain, cfg.hostname) == 0))
+		return fail(QQ_REFUSED, "recipient <%s>: domain not in "
+			    "SMTP_DOMAINS", esc(r->addr));
 	return QQ_OK;
 }
 
@@ -612,6 +648,82 @@ static int check_envelope(struct envelope *env)
 	for (size_t i = 0; i < env->nrcpts; i++)
 		if ((code = check_rcpt(&env->rcpts[i])) != QQ_OK)
 			return code;
+	return QQ_OK;
+}
+
+/* ---- loops ------------------------------------------------------------ */
+
+/* "Delivered-To: value" (any case, blanks and <> around the value
+ * dropped) names addr: the line one of our copies began with. */
+static bool delivered_to(const char *line, size_t n, const char *addr)
+{
+	static const char name[] = "Delivered-To:";
+	size_t a = strlen(addr), nl = sizeof name - 1;
+
+	if (n < nl || strncasecmp(line, name, nl) != 0)
+		return false;
+	line += nl, n -= nl;
+	while (n > 0 && (*line == ' ' || *line == '\t'))
+		line++, n--;
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' ||
+			 line[n - 1] == '\r'))
+		n--;
+	if (n >= 2 && line[0] == '<' && line[n - 1] == '>')
+		line++, n -= 2;
+	return n == a && strncasecmp(line, addr, a) == 0;
+}
+
+static int loop_found(const char *line, size_t n, const struct envelope *env)
+{
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if (delivered_to(line, n, env->rcpts[i].addr)) {
+			snprintf(replyline, sizeof replyline, "554 5.4.6 Mail "
+				 "loop: already delivered to <%s>",
+				 esc(env->rcpts[i].addr));
+			return fail(QQ_REFUSED, "mail loop: the message already "
+				    "has Delivered-To: %s",
+				    esc(env->rcpts[i].addr));
+		}
+	return QQ_OK;
+}
+
+/* Reads the header section (up to the first empty line) a line at a
+ * time; lines longer than the longest Delivered-To we could have
+ * written are skipped. */
+static int check_loops(const struct message *m, const struct envelope *env)
+{
+	char line[ADDR_MAX + 64];
+	size_t n = 0;
+	bool skipping = false;
+	off_t off = 0;
+
+	while (off < m->size) {
+		ssize_t got = pread(m->fd, block, sizeof block, off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return fail(QQ_READ, "cannot read the message: %s",
+				    got < 0 ? strerror(errno) : "it shrank");
+		for (ssize_t i = 0; i < got; i++) {
+			int code;
+
+			if (block[i] != '\n') {
+				if (n < sizeof line)
+					line[n++] = block[i];
+				else
+					skipping = true;
+				continue;
+			}
+			if (n == 0 || (n == 1 && line[0] == '\r'))
+				return QQ_OK;      /* the end of the header */
+			if (!skipping && (code = loop_found(line, n, env)) != QQ_OK)
+				return code;
+			n = 0;
+			skipping = false;
+		}
+		off += got;
+	}
 	return QQ_OK;
 }
 
@@ -869,7 +981,7 @@ static int write_copy(int fd, const struct rcpt *r, const struct message *m,
 	char hdr[2 * ADDR_MAX + 64];
 	int n, code;
 
-	n = snprintf(hdr, sizeof hdr, "Return-Path: <%s>\nDelivered-To: <%s>\n",
+	n = snprintf(hdr, sizeof hdr, "Return-Path: <%s>\nDelivered-To: %s\n",
 		     sender, r->addr);
 	if (n < 0 || (size_t)n >= sizeof hdr)
 		return fail(QQ_BUG, "header too long for <%s>", esc(r->addr));
@@ -1098,9 +1210,11 @@ static int deliver(void)
 	size_t moved = 0;
 
 	if ((code = config_root()) == QQ_OK &&
+	    (code = config_domains()) == QQ_OK &&
 	    (code = message_scan(&msg)) == QQ_OK &&
 	    (code = read_envelope(&env)) == QQ_OK &&
 	    (code = check_envelope(&env)) == QQ_OK &&
+	    (code = check_loops(&msg, &env)) == QQ_OK &&
 	    (code = open_root(&rootfd)) == QQ_OK) {
 		init_host();
 		code = write_all_tmp(rootfd, &env, &msg);
@@ -1151,6 +1265,11 @@ static void print_error(void)
 		n = (int)sizeof line - 1;
 	/* Nowhere left to report a failing stderr. */
 	(void)write_all(2, line, (size_t)n);
+	if (replyline[0] != '\0') {
+		n = snprintf(line, sizeof line, "%s\n", replyline);
+		if (n > 0 && (size_t)n < sizeof line)
+			(void)write_all(2, line, (size_t)n);
+	}
 }
 
 int main(int argc, char **argv)

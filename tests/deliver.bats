@@ -1,15 +1,17 @@
 #!/usr/bin/env bats
 # Tests for smtp-deliver (the qmail-queue style Maildir deliverer).
 # Run from /work/main: bats tests/deliver.bats
-# SMTP_BUILD (as tests/run-bats and check-asan set it) or
-# SMTP_DELIVER_BIN points the suite at another build (e.g. ASan).
+# TEST_BUILD (as tests/run-bats and check-asan set it) or
+# TEST_DELIVER_BIN points the suite at another build (e.g. ASan).
 
 bats_require_minimum_version 1.5.0
 setup() {
   load '/usr/lib/bats/bats-support/load'
   load '/usr/lib/bats/bats-assert/load'
-  DELIVER=${SMTP_DELIVER_BIN:-${SMTP_BUILD:-$BATS_TEST_DIRNAME/..}/smtp-deliver}
+  DELIVER=${TEST_DELIVER_BIN:-${TEST_BUILD:-$BATS_TEST_DIRNAME/..}/smtp-deliver}
   export MAILDIR_ROOT=$BATS_TEST_TMPDIR/maildir
+  # the local domains, as smtp-session passes them on; others are refused
+  export SMTP_DOMAINS='example.test one.test two.test example.org' SMTP_HOSTNAME=mx.test
   T=$BATS_TEST_TMPDIR
   # A message with 8-bit octets, a bare CR and a lone dot line: all of
   # it must come out unchanged.
@@ -50,7 +52,7 @@ empty_dir() {
 assert_copy() {
   local f
   f=$(only_file "$1/new")
-  { printf 'Return-Path: <%s>\nDelivered-To: <%s>\n' "$2" "$3"; cat "$T/msg"; } > "$T/expected"
+  { printf 'Return-Path: <%s>\nDelivered-To: %s\n' "$2" "$3"; cat "$T/msg"; } > "$T/expected"
   cmp "$T/expected" "$f"
   empty_dir "$1/tmp"
 }
@@ -478,6 +480,78 @@ symlinked() {
 
 @test "disk full (ENOSPC)" {
   skip 'needs a small file system (tmpfs mount); done in a later issue'
+}
+
+# ---- local domains and loops -----------------------------------------
+
+@test "a recipient outside SMTP_DOMAINS refuses the message (31), nothing written" {
+  refused 'friend@far.example' 'recipient <friend@far.example>: domain not in SMTP_DOMAINS'
+}
+
+@test "SMTP_DOMAINS unset: every recipient is refused; .example.test matches subdomains" {
+  unset SMTP_DOMAINS
+  envelope 'sender@client.test' 'user@example.test'
+  run -31 deliver
+  assert_one_line
+  assert_output --partial 'domain not in SMTP_DOMAINS'
+  assert_untouched
+  export SMTP_DOMAINS=.example.test
+  envelope 'sender@client.test' 'user@sub.example.test' 'user@example.test'
+  run -0 deliver
+  assert_copy "$MAILDIR_ROOT/sub.example.test/user" 'sender@client.test' 'user@sub.example.test'
+  assert_copy "$MAILDIR_ROOT/example.test/user" 'sender@client.test' 'user@example.test'
+}
+
+@test "postmaster@SMTP_HOSTNAME is local (the session's bare <postmaster>), other users there are not" {
+  envelope 'sender@client.test' 'postmaster@MX.test'
+  run -0 deliver
+  assert_copy "$MAILDIR_ROOT/mx.test/postmaster" 'sender@client.test' 'postmaster@MX.test'
+  envelope 'sender@client.test' 'root@mx.test'
+  run -31 deliver
+  assert_output --partial 'recipient <root@mx.test>: domain not in SMTP_DOMAINS'
+}
+
+@test "a bad SMTP_DOMAINS is a configuration problem: 55" {
+  export SMTP_DOMAINS="$(printf 'a%d.test ' $(seq 1 2000))"
+  envelope 'sender@client.test' 'user@example.test'
+  run -55 deliver
+  assert_one_line
+  assert_output --partial 'SMTP_DOMAINS'
+  assert_untouched
+}
+
+@test "Delivered-To: is written without angle brackets, Return-Path: with them" {
+  envelope 'sender@client.test' 'User@Example.test'
+  run -0 deliver
+  f=$(only_file "$MAILDIR_ROOT/example.test/user/new")
+  run head -n 2 "$f"
+  assert_output "$(printf 'Return-Path: <sender@client.test>\nDelivered-To: User@Example.test')"
+}
+
+@test "loop: a message with our Delivered-To: for a recipient is refused (31, then 554 5.4.6), nothing written" {
+  for line in 'Delivered-To: bob@example.test' 'delivered-to:   <BOB@Example.TEST>  ' $'Delivered-To:\tbob@example.test\r'; do
+    printf 'Received: from a by b\n%s\nSubject: again\n\nbody\n' "$line" > "$T/msg"
+    envelope 'sender@client.test' 'alice@example.test' 'bob@example.test'
+    run -31 deliver
+    [ "${#lines[@]}" -eq 2 ]
+    assert_line --index 0 'smtp-deliver: mail loop: the message already has Delivered-To: bob@example.test'
+    assert_line --index 1 '554 5.4.6 Mail loop: already delivered to <bob@example.test>'
+    assert_untouched
+  done
+}
+
+@test "loop: Delivered-To for another address, in the body, or as part of a longer name is no loop" {
+  printf 'Delivered-To: carol@example.test\nX-Delivered-To: bob@example.test\nDelivered-To: bob@example.test.evil\n\nDelivered-To: bob@example.test\n' > "$T/msg"
+  envelope 'sender@client.test' 'bob@example.test'
+  run -0 deliver
+  assert_copy "$MAILDIR_ROOT/example.test/bob" 'sender@client.test' 'bob@example.test'
+}
+
+@test "loop: a header line longer than any Delivered-To we write is skipped, not a loop, not an error" {
+  { printf 'X-Long: %s\n' "$(head -c 5000 /dev/zero | tr '\0' x)"; printf 'Subject: s\n\nb\n'; } > "$T/msg"
+  envelope 'sender@client.test' 'bob@example.test'
+  run -0 deliver
+  assert_copy "$MAILDIR_ROOT/example.test/bob" 'sender@client.test' 'bob@example.test'
 }
 
 # ---- options -----------------------------------------------------------
