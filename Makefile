@@ -24,6 +24,9 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
 
 SESSION_SRCS = smtp-session.c commands.c session.c envelope.c message.c io.c config.c log.c \
 	       address.c data.c spool.c queue.c
+# delivery.c: the parts of a message (local, relayed), the reply, the
+# per-recipient log; msgid.c and sha256.c: what it needs of the data
+SESSION_SRCS += delivery.c msgid.c sha256.c
 # config-check.c: --check-config's file checks (config.c links alone)
 SESSION_SRCS += config-check.c
 # child.c: the child supervisor of queue.c (deliver) and auth.c (checkpassword)
@@ -78,8 +81,8 @@ $(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h config.c config.h
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-lockout.c lockout.c config.c $(LDFLAGS)
 
-DELIVER_SRCS = smtp-deliver.c mailbox.c writeall.c escape.c
-$(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h
+DELIVER_SRCS = smtp-deliver.c mailbox.c writeall.c escape.c config.c address.c
+$(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h config.h address.h
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DELIVER_SRCS) $(LDFLAGS)
 
@@ -124,7 +127,7 @@ ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 check-asan: deps-check
 	$(MAKE) O=build-asan OPT="$(ASAN_FLAGS)" HARDEN= \
 		LDFLAGS="-fsanitize=address,undefined" all
-	@SMTP_BUILD=$(CURDIR)/build-asan ASAN_CHECK=1 ./tests/run-bats
+	@TEST_BUILD=$(CURDIR)/build-asan ASAN_CHECK=1 ./tests/run-bats
 
 demo: deps-demo all
 	@./tools/demo
@@ -172,14 +175,16 @@ FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Wall -Wextra
-FUZZ_TARGETS  = path data cmdline sasl auth config deliver_path
+FUZZ_TARGETS  = path data cmdline sasl auth config deliver_path msgid sha256
 FUZZ_EXTRA_path         = address.c mailbox.c
 FUZZ_EXTRA_data         = data.c
 FUZZ_EXTRA_cmdline      = io.c
 FUZZ_EXTRA_sasl         = sasl.c
 FUZZ_EXTRA_auth         = sasl.c -lcrypt
 FUZZ_EXTRA_config       = config.c -Dstrdup=fuzz_strdup -Dfree=fuzz_free
-FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c -Dmain=smtp_deliver_main
+FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c config.c address.c -Dmain=smtp_deliver_main
+FUZZ_EXTRA_msgid        = msgid.c
+FUZZ_EXTRA_sha256       = sha256.c -lcrypto
 
 fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/b64_ref.h $(SESSION_SRCS) smtp-deliver.c $(HDRS)
 	@mkdir -p fuzz/build

@@ -261,6 +261,8 @@ enum {
 	/* a refusal by the rules goes to the handler, which reads the
 	 * command's data first (BDAT's chunk must never become commands) */
 	CMD_READ_FIRST = 1 << 3,
+	/* a 4xx or 5xx reply is logged with the argument (RCPT) */
+	CMD_LOG_REFUSAL = 1 << 4,
 };
 
 #define RULES_MAX 7
@@ -275,7 +277,7 @@ static const struct command {
 	{ "EHLO", CMD_ARG, { R_END }, cmd_ehlo },
 	{ "MAIL", CMD_ARG, { R_TLS_FIRST, R_HELO_FIRST, R_NO_NESTED_MAIL,
 			     R_AUTH_FIRST }, cmd_mail },
-	{ "RCPT", CMD_ARG, { R_TLS_FIRST, R_HELO_FIRST, R_MAIL_FIRST,
+	{ "RCPT", CMD_ARG | CMD_LOG_REFUSAL, { R_TLS_FIRST, R_HELO_FIRST, R_MAIL_FIRST,
 			     R_NOT_AFTER_BDAT_RCPT }, cmd_rcpt },
 	{ "DATA", CMD_NOARG, { R_TLS_FIRST, R_HELO_FIRST, R_MAIL_FIRST,
 			       R_NOT_AFTER_BDAT_DATA, R_RCPT_FIRST }, cmd_data },
@@ -315,15 +317,11 @@ static const struct refusal *check(const struct session *s,
 	return NULL;
 }
 
-static void dispatch(struct session *s, const char *line, size_t len)
+static void run_command(struct session *s, const struct command *c,
+			const char *arg, size_t len)
 {
-	size_t vlen = strcspn(line, " ");
-	const struct command *c = lookup(line, vlen);
-	const char *arg = line + vlen;
 	const struct refusal *refused;
 
-	while (*arg == ' ')
-		arg++;
 	if (len > CMD_LINE_MAX - 2 && !(c && (c->flags & CMD_AUTHLEN))) {
 		reply(s, 500, "5.5.2", "Line too long");
 		return;
@@ -351,6 +349,21 @@ static void dispatch(struct session *s, const char *line, size_t len)
 		return;
 	}
 	c->run(s, arg, refused);
+}
+
+static void dispatch(struct session *s, const char *line, size_t len)
+{
+	size_t vlen = strcspn(line, " ");
+	const struct command *c = lookup(line, vlen);
+	const char *arg = line + vlen;
+
+	while (*arg == ' ')
+		arg++;
+	s->last.code = 0;
+	s->refusal_reason = NULL;
+	run_command(s, c, arg, len);
+	if (c && (c->flags & CMD_LOG_REFUSAL) && s->last.code >= 400)
+		rcpt_log_refusal(s, arg);
 }
 
 static bool looks_like_http(const char *line)

@@ -57,6 +57,14 @@ static const char *const log_words[] = { "auto", "journal", "stderr", NULL };
 #define ARGV(f)		.type = CONFIG_ARGV, FIELD(f)
 #define COUNTRIES(f)	.type = CONFIG_COUNTRIES, FIELD(f)
 
+/* SMTP_* names --check-config knows besides config_schema[]'s: what
+ * smtp-session sets for the deliver program (queue.c), and what the other
+ * programs of the suite read (their man pages). */
+const char *const config_other_names[] = {
+	"SMTP_SESSION_ID", "SMTP_HELO", "SMTP_AUTH_USER", "SMTP_COUNTRY",
+	NULL,
+};
+
 /* { name, default (NULL: unset), type and field, help }, in --help's order. */
 const struct config_schema config_schema[] = {
 	{ "SMTP_HOSTNAME", NULL, HOST(hostname), .shown = "gethostname()",
@@ -84,6 +92,8 @@ const struct config_schema config_schema[] = {
 	{ "SMTP_DELIVER", DELIVER_DEFAULT, ARGV(deliver_argv),
 	  .alias = "QMAILQUEUE",         /* netqmail 1.04 convention */
 	  .help = "deliver program and arguments, split on spaces (QMAILQUEUE if unset)" },
+	{ "SMTP_RELAY_DELIVER", NULL, ARGV(relay_argv),
+	  .help = "deliver program for relayed recipients (outside SMTP_DOMAINS); unset: 550 5.7.1" },
 	{ "SMTP_DELIVER_TIMEOUT", "600", NUM(deliver_timeout, 1, 86400),
 	  .help = "seconds before the deliver program is killed (451 4.3.0)" },
 	/* TLS: only names and modes here, the files are read when TLS is
@@ -498,8 +508,8 @@ int config_load_only(struct config *cfg, const char *const names[],
 void config_usage(int fd)
 {
 	dprintf(fd,
-		"usage: smtp-session [--check-config | --help | --version |\n"
-		"                     --new-ticket-key FILE]\n"
+		"usage: smtp-session [--check-config [--user NAME] | --help |\n"
+		"                     --version | --new-ticket-key FILE]\n"
 		"\n"
 		"Serves one SMTP connection: fd 3 when socket-activated, else\n"
 		"stdin/stdout.  Configuration comes from the environment:\n\n");

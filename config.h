@@ -32,6 +32,7 @@ struct config {
 	unsigned session_timeout;         /* seconds per session */
 	const char *spool_dir;
 	char *deliver_argv[DELIVER_ARGV_MAX + 1];
+	char *relay_argv[DELIVER_ARGV_MAX + 1];    /* NULL[0]: unset */
 	unsigned deliver_timeout;
 	bool allow_root;
 	/* TLS and AUTH (their own modules fill the behaviour in). */
@@ -88,6 +89,9 @@ struct config_schema {
 	const char *alias;           /* read when name is unset (QMAILQUEUE) */
 };
 extern const struct config_schema config_schema[];   /* ends with name NULL */
+/* SMTP_* names that are not rows: read by the other programs of the
+ * suite, or set by smtp-session for its deliver program (NULL-ended). */
+extern const char *const config_other_names[];
 
 /* Problems are counted, and passed to report() one line at a time
  * ("NAME: what is wrong", at most 511 octets). */

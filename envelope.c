@@ -7,18 +7,23 @@
  *	cmd_rcpt() adds a recipient if policy allows: postmaster always
  *	(RFC 5321 4.5.1); a local domain (SMTP_DOMAINS), checked against
  *	SMTP_RECIPIENTS when that is set; any other domain only for a
- *	relay client (RELAYCLIENT) or an authenticated one.  Never an open
- *	relay: with no domains and no RELAYCLIENT every RCPT gets 554 5.7.1.
- *	Last, a recipient smtp-deliver could not file (mailbox.c: a local
- *	or domain part that is empty, starts with '.', or holds '/', '\'
- *	or a control octet) gets 553 5.1.3: the rule smtp-deliver applies.
+ *	relay client (RELAYCLIENT) or an authenticated one, and only when
+ *	SMTP_RELAY_DELIVER names the program that sends it on (else 550
+ *	5.7.1: relayed mail must never end in a local Maildir).  Never an
+ *	open relay: with no domains and no RELAYCLIENT every RCPT gets 554
+ *	5.7.1.  Last, a local recipient smtp-deliver could not file
+ *	(mailbox.c: a local or domain part that is empty, starts with '.',
+ *	or holds '/', '\' or a control octet) gets 553 5.1.3: the rule
+ *	smtp-deliver applies.
  *
  * LIMITS
  *	SMTP_MAX_RCPTS recipients (452 4.5.3 beyond); each address at most
  *	PATH_MAX_LEN octets.
  *
  * DIAGNOSTICS
- *	Replies as in smtp-session(8); every refused recipient is logged.
+ *	Replies as in smtp-session(8).  Every refused RCPT, whoever refused
+ *	it (the command table or this file), is logged once by
+ *	rcpt_log_refusal(), with the reply the client got.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -42,12 +47,22 @@ static bool ascii(const char *s)
 	return true;
 }
 
+/* Replies; the reason goes to the log line (rcpt_log_refusal()). */
+static bool refuse(struct session *s, const char *why, int code,
+		   const char *enh, const char *text)
+{
+	s->refusal_reason = why;
+	reply(s, code, enh, "%s", text);
+	return false;
+}
+
 /* Replies for a path that did not parse; sender chooses X.1.7 vs X.1.3
  * (RFC 3463 3.2). */
 static void path_refused(struct session *s, enum path_error e, bool sender)
 {
 	const char *bad = sender ? "5.1.7" : "5.1.3";
 
+	s->refusal_reason = "syntax";
 	switch (e) {
 	case PATH_SYNTAX:
 		reply(s, 501, "5.5.4", sender ? "Syntax: MAIL FROM:<address>"
@@ -195,12 +210,12 @@ void cmd_mail(struct session *s, const char *arg,
 	tx_reset(s);
 	memcpy(s->tx.sender, addr, sizeof addr);
 	s->tx.utf8 = utf8;
+	s->tx.mail_ms = mono_ms();
 	s->state = ST_MAIL;
 	log_event("mail", "sender", addr, NULL);
 	reply(s, 250, "2.1.0", "Ok");
 }
 
-/* Relay policy; replies and returns false when the recipient is refused. */
 /* 1: addr is in the SMTP_RECIPIENTS file (or its domain as @domain),
  * 0: not, -1: the file cannot be read. */
 static int recipient_known(const char *file, const char *addr)
@@ -235,34 +250,35 @@ static bool domain_is_local(const struct config *cfg, const char *domain)
 	return domain_listed(cfg->domains, cfg->ndomains, domain);
 }
 
-static bool rcpt_allowed(struct session *s, const char *addr)
+/* Relay policy; replies and returns false when the recipient is refused.
+ * *relayed: it goes to SMTP_RELAY_DELIVER, not to SMTP_DELIVER. */
+static bool rcpt_allowed(struct session *s, const char *addr, bool *relayed)
 {
 	const char *dom = addr_domain(addr);
 	int known;
 
+	*relayed = false;
 	if (is_postmaster(addr) && (!*dom || domain_is_local(s->cfg, dom)))
 		return true;
 	if (!domain_is_local(s->cfg, dom)) {
-		if (s->cfg->relayclient || s->authenticated)
-			return true;
-		log_event("rcpt_refused", "rcpt", addr, "reason", "relay", NULL);
-		reply(s, 554, "5.7.1", "Relay access denied");
-		return false;
+		if (!s->cfg->relayclient && !s->authenticated)
+			return refuse(s, "relay", 554, "5.7.1", "Relay access denied");
+		if (!s->cfg->relay_argv[0])
+			return refuse(s, "relay not configured", 550, "5.7.1",
+				      "Relaying is not configured on this server");
+		*relayed = true;
+		return true;
 	}
 	if (!s->cfg->recipients)
 		return true;
 	known = recipient_known(s->cfg->recipients, addr);
 	if (known == 1)
 		return true;
-	if (known < 0) {
-		log_event("rcpt_refused", "rcpt", addr, "reason",
-			  "recipients file unreadable", NULL);
-		reply(s, 451, "4.3.0", "Temporary recipient lookup failure");
-		return false;
-	}
-	log_event("rcpt_refused", "rcpt", addr, "reason", "unknown", NULL);
-	reply(s, 550, "5.1.1", "Recipient address rejected: User unknown");
-	return false;
+	if (known < 0)
+		return refuse(s, "recipients file unreadable", 451, "4.3.0",
+			      "Temporary recipient lookup failure");
+	return refuse(s, "unknown", 550, "5.1.1",
+		      "Recipient address rejected: User unknown");
 }
 
 /* smtp-deliver files a recipient in $MAILDIR_ROOT/<domain>/<local>/ and
@@ -280,10 +296,8 @@ static bool deliverable(struct session *s, const char *addr)
 
 	if (e == MAILBOX_OK)
 		return true;
-	log_event("rcpt_refused", "rcpt", addr, "reason",
-		  mailbox_error_text(e, split.in_domain), NULL);
-	reply(s, 553, "5.1.3", "Recipient address not deliverable here");
-	return false;
+	return refuse(s, mailbox_error_text(e, split.in_domain), 553, "5.1.3",
+		      "Recipient address not deliverable here");
 }
 
 /* The deliver program files mail case-insensitively (smtp-deliver
@@ -303,6 +317,7 @@ void cmd_rcpt(struct session *s, const char *arg,
 	char addr[PATH_MAX_LEN + 1];
 	const char *params;
 	enum path_error e;
+	bool relayed;
 
 	(void)refused;
 	e = parse_path(arg, "TO:", s->tx.utf8, false, addr, &params);
@@ -313,14 +328,15 @@ void cmd_rcpt(struct session *s, const char *arg,
 		return;
 	}
 	if (*params) {        /* no DSN (RFC 3461): RCPT takes no parameter */
-		reply(s, 555, "5.5.4", "Unsupported parameter");
+		refuse(s, "parameter", 555, "5.5.4", "Unsupported parameter");
 		return;
 	}
 	if (s->tx.nrcpts >= s->cfg->max_rcpts) {
-		reply(s, 452, "4.5.3", "Error: too many recipients");
+		refuse(s, "too many recipients", 452, "4.5.3",
+		       "Error: too many recipients");
 		return;
 	}
-	if (!rcpt_allowed(s, addr))
+	if (!rcpt_allowed(s, addr, &relayed))
 		return;
 	if (!strchr(addr, '@')) {          /* bare <postmaster> */
 		size_t a = strlen(addr), h = strlen(s->cfg->hostname);
@@ -331,7 +347,7 @@ void cmd_rcpt(struct session *s, const char *arg,
 		addr[a] = '@';
 		memcpy(addr + a + 1, s->cfg->hostname, h + 1);
 	}
-	if (!deliverable(s, addr))
+	if (!relayed && !deliverable(s, addr))
 		return;
 	if (already_listed(&s->tx, addr)) {  /* one copy per mailbox */
 		reply(s, 250, "2.1.5", "Ok");
@@ -339,9 +355,32 @@ void cmd_rcpt(struct session *s, const char *arg,
 	}
 	s->tx.rcpts[s->tx.nrcpts] = strdup(addr);
 	if (!s->tx.rcpts[s->tx.nrcpts]) {
-		reply(s, 451, "4.3.0", "Out of memory");
+		refuse(s, "out of memory", 451, "4.3.0", "Out of memory");
 		return;
 	}
+	s->tx.relayed[s->tx.nrcpts] = relayed;
 	s->tx.nrcpts++;
 	reply(s, 250, "2.1.5", "Ok");
+}
+
+/* One line per refused RCPT (commands.c calls it for every RCPT whose
+ * reply is 4xx or 5xx): the address as given when it does not parse. */
+void rcpt_log_refusal(struct session *s, const char *arg)
+{
+	char addr[PATH_MAX_LEN + 3], from[PATH_MAX_LEN + 3], code[8];
+	const char *params;
+
+	if (parse_path(arg, "TO:", true, false, addr + 1, &params) == PATH_OK) {
+		addr[0] = '<';
+		strcat(addr, ">");
+	} else {
+		snprintf(addr, sizeof addr, "%s", arg);
+	}
+	snprintf(from, sizeof from, "<%s>", s->tx.sender);
+	snprintf(code, sizeof code, "%d", s->last.code);
+	log_event("rcpt_refused", "client_name", s->remote_host,
+		  "helo", s->helo, "from", from, "to", addr,
+		  "code", code, "dsn", s->last.enh, "reply", s->last.text,
+		  "reason", s->refusal_reason ? s->refusal_reason : "sequence",
+		  NULL);
 }

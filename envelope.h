@@ -10,5 +10,7 @@ void cmd_mail(struct session *s, const char *arg,
 	      const struct refusal *refused);
 void cmd_rcpt(struct session *s, const char *arg,
 	      const struct refusal *refused);
+/* The log line of a refused RCPT, after its reply (s->last). */
+void rcpt_log_refusal(struct session *s, const char *arg);
 
 #endif

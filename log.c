@@ -147,7 +147,8 @@ static int priority(const char *event, const char *keys[],
 {
 	static const char *const warnings[] = {
 		"auth_limit", "config_error", "deliver_failed", "geoip_error",
-		"locked_out", "lockout", "lockout_error", "pregreet", "refused",
+		"locked_out", "lockout", "lockout_error", "not_delivered", "pregreet",
+		"record_error", "refused",
 		"spool_error", "tls_error", NULL,
 	};
 

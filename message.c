@@ -32,10 +32,10 @@
 #include <time.h>
 
 #include "data.h"
+#include "delivery.h"
 #include "io.h"
 #include "log.h"
 #include "message.h"
-#include "queue.h"
 #include "session.h"
 #include "spool.h"
 
@@ -114,6 +114,10 @@ static bool start_message(struct session *s, bool dot_mode)
 	}
 	s->tx.spooling = true;
 	data_init(&s->tx.dec, dot_mode, s->cfg->bare_lf == BARE_LF_REJECT);
+	msgid_init(&s->tx.msgid);
+	s->tx.hashing = delivery_split(s);
+	if (s->tx.hashing)
+		sha256_init(&s->tx.digest);
 	message_id(s, msgid, sizeof msgid);
 	write_received(s, msgid);
 	return true;
@@ -124,52 +128,19 @@ static void count(char *buf, size_t len, unsigned long long n)
 	snprintf(buf, len, "%llu", n);
 }
 
-/* Spool is complete: hand it over and answer with the outcome. */
+/* Spool is complete: hand it over (delivery.c) and answer. */
 static void deliver(struct session *s)
 {
-	struct envelope_env env = {
-		.remote_ip = s->client_ip, .session_id = s->id,
-		.helo = s->helo,
-		.auth_user = s->authenticated ? s->auth_user : NULL,
-		.tls = s->tls_active ? s->tls_info : NULL,
-		.country = s->country,
-	};
-	struct queue_result res;
-	char msgid[48], size[24], rcpts[24], status[24], ms[24];
-	long long t0;
+	char qid[48];
 
-	/* optional key/value pairs, packed so a NULL ends the list */
-	const char *opt[5] = { NULL, NULL, NULL, NULL, NULL }, **o = opt;
-
-	if (s->authenticated)
-		*o++ = "user", *o++ = s->auth_user;
-	if (s->tls_active)
-		*o++ = "tls", *o++ = s->tls_info;
-	message_id(s, msgid, sizeof msgid);
-	t0 = mono_ms();
+	message_id(s, qid, sizeof qid);
 	if (spool_finish(&s->tx.spool) < 0) {
-		queue_map_status(53, &res);
-		res.status = -2000;
-	} else {
-		queue_message(s->cfg, s->tx.spool.fd, s->tx.sender,
-			      s->tx.rcpts, s->tx.nrcpts, &env, &res);
+		log_event("spool_error", "error", "write failed", NULL);
+		s->count_errors = false;
+		reply(s, 451, "4.3.0", "Local error: cannot write spool file");
+		return;
 	}
-	count(size, sizeof size, s->tx.dec.size);
-	count(rcpts, sizeof rcpts, s->tx.nrcpts);
-	snprintf(status, sizeof status, "%d", res.status);
-	count(ms, sizeof ms, (unsigned long long)(mono_ms() - t0));
-	log_event(res.code == 250 ? "accepted" : "deliver_failed",
-		  "msgid", msgid, "sender", s->tx.sender, "rcpts", rcpts,
-		  "size", size, "reply", res.text, "deliver_status", status,
-		  "deliver_ms", ms, opt[0], opt[1], opt[2], opt[3], NULL);
-	s->count_errors = false;
-	if (res.code == 250) {
-		s->accepted++;
-		s->errors = 0;
-		reply(s, 250, "2.0.0", "Ok: queued as %s", msgid);
-	} else {
-		reply(s, res.code, res.enh, "%s", res.text);
-	}
+	delivery_run(s, qid);
 }
 
 /* After the last octet: the latched error, or delivery. */
@@ -194,6 +165,15 @@ static void finish_message(struct session *s)
 	tx_reset(s);
 }
 
+/* Decoded octets: to the spool, the Message-ID scan, the digest. */
+static void take(struct session *s, const char *p, size_t n)
+{
+	spool_write(&s->tx.spool, p, n);
+	msgid_feed(&s->tx.msgid, p, n);
+	if (s->tx.hashing)
+		sha256_update(&s->tx.digest, p, n);
+}
+
 /* Feeds n octets to the decoder and the spool, unless an error is already
  * latched; returns the octets consumed (fewer at the end of DATA). */
 static size_t feed(struct session *s, const char *in, size_t n)
@@ -201,7 +181,7 @@ static size_t feed(struct session *s, const char *in, size_t n)
 	size_t outlen, used = data_decode(&s->tx.dec, in, n, outbuf, &outlen);
 
 	if (s->tx.dec.size <= s->cfg->max_size)
-		spool_write(&s->tx.spool, outbuf, outlen);
+		take(s, outbuf, outlen);
 	return used;
 }
 
@@ -341,7 +321,7 @@ void cmd_bdat(struct session *s, const char *arg,
 	{
 		size_t outlen;
 		data_finish(&s->tx.dec, outbuf, &outlen);
-		spool_write(&s->tx.spool, outbuf, outlen);
+		take(s, outbuf, outlen);
 	}
 	finish_message(s);
 }

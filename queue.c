@@ -143,7 +143,7 @@ static void set_env(const char *name, const char *value)
 }
 
 struct child_plan {
-	const struct config *cfg;
+	char *const *argv;
 	int msgfd, envfd, errfd;
 	const struct envelope_env *e;
 };
@@ -164,8 +164,8 @@ static void exec_child(void *arg)
 	set_env("SMTP_AUTH_USER", e->auth_user);
 	set_env("SMTP_TLS", e->tls);
 	set_env("SMTP_COUNTRY", e->country);
-	execv(c->cfg->deliver_argv[0], c->cfg->deliver_argv);
-	dprintf(2, "cannot run %s: %s\n", c->cfg->deliver_argv[0],
+	execv(c->argv[0], c->argv);
+	dprintf(2, "cannot run %s: %s\n", c->argv[0],
 		strerror(errno));
 	_exit(EXIT_EXEC_FAILED);
 }
@@ -340,19 +340,25 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-void queue_message(const struct config *cfg, int msgfd, const char *sender,
-		   char *const rcpts[], size_t nrcpts,
+void queue_message(const struct config *cfg, char *const argv[], int msgfd,
+		   const char *sender, char *const rcpts[], size_t nrcpts,
 		   const struct envelope_env *e, struct queue_result *res)
 {
 	struct child_io c = { .envfd = -1, .errfd = -1, .last = "" };
 	int envp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	char *env = build_envelope(sender, rcpts, nrcpts, &c.envlen);
-	struct child_plan plan = { .cfg = cfg, .msgfd = msgfd, .e = e };
+	struct child_plan plan = { .argv = argv, .msgfd = msgfd, .e = e };
 	struct child proc;
 	bool finished;
 
 	if (!env || pipe2(envp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		queue_map_status(51, res);
+		goto out;
+	}
+	/* the child shares the file offset: a second program (delivery.c)
+	 * must read from the start too */
+	if (lseek(msgfd, 0, SEEK_SET) < 0) {
+		queue_map_status(54, res);
 		goto out;
 	}
 	plan.envfd = envp[0];

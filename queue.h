@@ -20,9 +20,10 @@ struct queue_result {
 	char custom_text[240]; /* REPLIES); enh and text point here then */
 };
 
-/* Runs the deliver program with fd 0 = msgfd and the envelope on fd 1. */
-void queue_message(const struct config *cfg, int msgfd, const char *sender,
-		   char *const rcpts[], size_t nrcpts,
+/* Runs argv (SMTP_DELIVER or SMTP_RELAY_DELIVER) with fd 0 = msgfd at
+ * offset 0 and the envelope on fd 1. */
+void queue_message(const struct config *cfg, char *const argv[], int msgfd,
+		   const char *sender, char *const rcpts[], size_t nrcpts,
 		   const struct envelope_env *env, struct queue_result *res);
 /* The reply for one exit status (exposed for tests and the man page). */
 void queue_map_status(int status, struct queue_result *res);

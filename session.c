@@ -26,14 +26,23 @@
 
 /* ---- replies ---------------------------------------------------------- */
 
+/* The reply as the log shows it (the text from end-of-code to CRLF). */
+static void remember(struct session *s, int code, const char *enh,
+		     const char *text, size_t n)
+{
+	s->last.code = code;
+	snprintf(s->last.enh, sizeof s->last.enh, "%s", enh ? enh : "");
+	snprintf(s->last.text, sizeof s->last.text, "%.*s", (int)n, text);
+}
+
 void reply(struct session *s, int code, const char *enh, const char *fmt, ...)
 {
 	char line[1024];
-	int n;
+	int n, prefix;
 	va_list ap;
 
-	n = enh ? snprintf(line, sizeof line, "%d %s ", code, enh)
-		: snprintf(line, sizeof line, "%d ", code);
+	n = prefix = enh ? snprintf(line, sizeof line, "%d %s ", code, enh)
+			 : snprintf(line, sizeof line, "%d ", code);
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof line - (size_t)n - 2, fmt, ap);
 	va_end(ap);
@@ -42,6 +51,7 @@ void reply(struct session *s, int code, const char *enh, const char *fmt, ...)
 	line[n++] = '\r';
 	line[n++] = '\n';
 	io_write(&s->io, line, (size_t)n);
+	remember(s, code, enh, line + prefix, (size_t)(n - 2 - prefix));
 	if (code >= 500 && s->count_errors)
 		s->errors++;
 	if (code == 421) {
@@ -68,6 +78,7 @@ void tx_reset(struct session *s)
 	}
 	t->nrcpts = 0;
 	t->sender[0] = '\0';
+	t->hashing = false;
 	t->utf8 = t->bdat = false;
 	if (t->spooling)
 		spool_close(&t->spool);

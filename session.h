@@ -15,6 +15,8 @@
 #include "data.h"
 #include "io.h"
 #include "lockout.h"
+#include "msgid.h"
+#include "sha256.h"
 #include "spool.h"
 
 /* RFC 5321 4.5.3.1.4 allows 512 octets; we take 2048 like Postfix. */
@@ -35,7 +37,12 @@ enum state {
 struct tx {
 	char sender[PATH_MAX_LEN + 1];
 	char **rcpts;              /* cfg->max_rcpts slots */
+	bool *relayed;             /* per recipient: for SMTP_RELAY_DELIVER */
 	size_t nrcpts;
+	long long mail_ms;         /* mono_ms() at MAIL: the log's delay */
+	struct msgid_scan msgid;   /* the Message-ID header, for the log */
+	bool hashing;              /* split delivery: digest the message */
+	struct sha256 digest;      /* ... of the octets the client sent */
 	bool utf8;                 /* MAIL ... SMTPUTF8 */
 	bool bdat;                 /* a BDAT chunk has been received */
 	bool spooling;             /* spool is open */
@@ -74,6 +81,12 @@ struct session {
 	struct lockout lockout;    /* gate.c: the shared failed-login file */
 	bool lockout_ok;           /* gate.c: opened and usable */
 	unsigned errors;           /* 5xx replies to commands */
+	struct {                   /* the last reply, for the log */
+		int code;
+		char enh[16];
+		char text[200];
+	} last;
+	const char *refusal_reason;    /* envelope.c: why RCPT was refused */
 	bool count_errors;
 	bool quit;
 	bool ended;                /* session_end() has run */

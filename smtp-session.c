@@ -256,7 +256,8 @@ static int check_files(void)
 	return n + auth_check_costs(&cfg, report_problem);
 }
 
-/* The user the shipped units run sessions as (User=smtpd). */
+/* The user the shipped units run sessions as (User=smtpd); --user
+ * names another. */
 #define SERVICE_USER "smtpd"
 
 /* Root without SMTP_ALLOW_ROOT=1: the sessions will never run as root, so
@@ -280,20 +281,30 @@ static void check_files_as(void *arg)
 
 #define CHECK_FILES_TIMEOUT_MS 60000   /* a hung NFS mount, say */
 
-static int check_files_as_service_user(void)
+static int check_files_as_service_user(const char *user)
 {
+	char why[256];
 	struct passwd *pw;
 	struct child c;
 	bool done;
 	int status;
 
-	if (geteuid() != 0 || cfg.allow_root)
+	if (!user && (geteuid() != 0 || cfg.allow_root))
 		return check_files();
-	pw = getpwnam(SERVICE_USER);
+	pw = getpwnam(user ? user : SERVICE_USER);
 	if (!pw) {
-		report_problem("running as root: the sessions refuse root, and "
+		snprintf(why, sizeof why, "--user %.64s: no such user",
+			 user ? user : SERVICE_USER);
+		report_problem(user ? why :
+			       "running as root: the sessions refuse root, and "
 			       "there is no user " SERVICE_USER " to check the "
 			       "files as; run --check-config as the sessions' user");
+		return 1;
+	}
+	if (pw->pw_uid == geteuid())
+		return check_files();
+	if (geteuid() != 0) {
+		report_problem("--user: only root can check the files as another user");
 		return 1;
 	}
 	fflush(NULL);
@@ -309,13 +320,32 @@ static int check_files_as_service_user(void)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
-static int check_config(void)
+static void report_warning(const char *w)
 {
-	int n = config_load(&cfg, report_problem);
+	dprintf(2, "smtp-session: warning: %s\n", w);
+}
 
-	n += check_files_as_service_user();
-	if (n == 0)
+/* --check-config [--user NAME]: problems make it exit 1, warnings (an
+ * unknown SMTP_* name) do not. */
+static int check_config(int argc, char **argv)
+{
+	const char *user = NULL;
+	int n, warnings;
+
+	if (argc == 4 && strcmp(argv[2], "--user") == 0)
+		user = argv[3];
+	else if (argc != 2) {
+		config_usage(2);
+		return 2;
+	}
+	n = config_load(&cfg, report_problem);
+	warnings = config_check_names(report_warning);
+	n += check_files_as_service_user(user);
+	if (n == 0 && warnings == 0)
 		printf("smtp-session: configuration ok\n");
+	else if (n == 0)
+		printf("smtp-session: configuration ok, %d warning%s\n",
+		       warnings, warnings == 1 ? "" : "s");
 	return n == 0 ? 0 : 1;
 }
 
@@ -354,7 +384,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], "--new-ticket-key") == 0 && argc == 3)
 			return tls_new_ticket_key(argv[2]);
 		if (strcmp(argv[1], "--check-config") == 0)
-			return check_config();
+			return check_config(argc, argv);
 		config_usage(2);
 		return 2;
 	}
@@ -378,7 +408,8 @@ int main(int argc, char **argv)
 		return refuse(s, "4.3.0", "running_as_root",
 			      "Service not available, refusing to run as root");
 	s->tx.rcpts = calloc(cfg.max_rcpts, sizeof *s->tx.rcpts);
-	if (!s->tx.rcpts)
+	s->tx.relayed = calloc(cfg.max_rcpts, sizeof *s->tx.relayed);
+	if (!s->tx.rcpts || !s->tx.relayed)
 		return refuse(s, "4.3.0", "out_of_memory", "Out of memory");
 	s->tx.spool.fd = -1;
 	if (cfg.tls_implicit && !tls_implicit_start(s)) {

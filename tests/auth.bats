@@ -432,7 +432,7 @@ IN
 # ---- relay and hand-off ------------------------------------------------------
 
 @test "relay refused before AUTH, accepted after; deliver sees SMTP_AUTH_USER; Received says ESMTPA" {
-	export SMTP_DELIVER=$FAKES/auth-env.sh
+	export SMTP_RELAY_DELIVER=$FAKES/auth-env.sh
 	run smtp <<IN
 EHLO client.test
 MAIL FROM:<alice@example.test>
@@ -648,6 +648,7 @@ IN
 
 @test "checkpassword: fd 3 carries user NUL pass NUL NUL; fd 0 and 1 are /dev/null; argv kept" {
 	unset SMTP_PASSWD
+	relay_to_maildir
 	export SMTP_CHECKPASSWORD="$FAKES/checkpw-verify.sh /bin/true two"
 	export CHECKPW_DUMP=$BATS_TEST_TMPDIR/dump
 	run smtp <<IN
@@ -882,7 +883,7 @@ AUTH PLAIN $(plain "" slow "$PW_WRONG")
 QUIT
 IN
 	assert_output "$(printf '%s\n' "$GREETING" "$EHLO_AUTH" "$AUTH_BAD" "$BYE")"
-	run "$SMTP_BUILD/smtp-lockout" list
+	run "$TEST_BUILD/smtp-lockout" list
 	assert_success
 	refute_output --partial '192.0.2.1'
 }
@@ -947,6 +948,7 @@ IN
 # ---- real clients over a socket -------------------------------------------
 
 @test "smtplib login() (PLAIN) and forced LOGIN, with and without initial response, relay after AUTH" {
+	relay_to_maildir
 	start_inetd
 	run timeout 30 python3 - "$PORT" "$PW_ALICE" <<'PY'
 import smtplib, sys
@@ -995,6 +997,7 @@ OUT
 }
 
 @test "swaks --auth PLAIN and --auth LOGIN relay after AUTH; a wrong password fails" {
+	relay_to_maildir
 	start_inetd
 	run timeout 30 swaks --server "127.0.0.1:$PORT" --helo client.test \
 		--from alice@example.test --to friend@elsewhere.test \
@@ -1022,6 +1025,7 @@ OUT
 }
 
 @test "curl --login-options AUTH=PLAIN relays after AUTH" {
+	relay_to_maildir
 	start_inetd
 	printf 'Subject: via curl\r\n\r\nhello\r\n' > "$BATS_TEST_TMPDIR/msg"
 	run timeout 30 curl -sS --url "smtp://127.0.0.1:$PORT/client.test" \
@@ -1037,6 +1041,7 @@ OUT
 }
 
 @test "STARTTLS then AUTH without SMTP_AUTH_PLAINTEXT (swaks --tls): ESMTPSA" {
+	relay_to_maildir
 	export SMTP_AUTH_PLAINTEXT=0
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-subj /CN=mx.test -days 2 -keyout "$BATS_TEST_TMPDIR/key.pem" \

@@ -284,7 +284,7 @@ run_raw() {
 	assert_output 6
 	run head -n 3 "$f"
 	assert_output 'Return-Path: <alice@sender.test>
-Delivered-To: <bob@example.test>
+Delivered-To: bob@example.test
 Received: from client.test (unknown [192.0.2.1])'
 	want ''
 	assert_body bob@example.test

@@ -211,7 +211,7 @@ smuggle() {
 	f=$(only_message 'bøb@example.test')
 	run head -n 2 "$f"
 	assert_output 'Return-Path: <ålice@sender.test>
-Delivered-To: <bøb@example.test>'
+Delivered-To: bøb@example.test'
 	want 'From: Ålice <ålice@sender.test>\nSubject: héllo wörld ✓\n\nbödy\n'
 	assert_body 'bøb@example.test'
 }
@@ -380,7 +380,7 @@ check_received() {
 	local l
 	mapfile -t l < <(head -n 6 "$1")
 	assert_equal "${l[0]}" 'Return-Path: <alice@sender.test>'
-	assert_equal "${l[1]}" 'Delivered-To: <bob@example.test>'
+	assert_equal "${l[1]}" 'Delivered-To: bob@example.test'
 	assert_equal "${l[2]}" "Received: from $2"
 	assert_equal "${l[3]}" $'\t'"by mx.test (smtp-session) with $3"
 	assert_equal "${l[4]}" $'\t'"id $4;"

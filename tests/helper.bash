@@ -14,7 +14,7 @@
 #   )"
 #
 # smtp_raw sends its stdin byte for byte (for bare LF/CR tests).
-# The binaries under test are in $SMTP_BUILD (check-asan points it at the
+# The binaries under test are in $TEST_BUILD (check-asan points it at the
 # sanitizer build).  Each test gets its own spool, Maildir and log under
 # $BATS_TEST_TMPDIR.
 
@@ -22,9 +22,9 @@ bats_require_minimum_version 1.5.0
 load '/usr/lib/bats/bats-support/load'
 load '/usr/lib/bats/bats-assert/load'
 
-: "${SMTP_BUILD:=$BATS_TEST_DIRNAME/..}"
-SESSION=$SMTP_BUILD/smtp-session
-DELIVER=$SMTP_BUILD/smtp-deliver
+: "${TEST_BUILD:=$BATS_TEST_DIRNAME/..}"
+SESSION=$TEST_BUILD/smtp-session
+DELIVER=$TEST_BUILD/smtp-deliver
 FAKES=$BATS_TEST_DIRNAME/fakes
 
 # The replies every transcript starts and ends with (RFC 2034: no
@@ -76,7 +76,7 @@ common_setup() {
 	export SMTP_LOG=stderr
 	export TCPREMOTEIP=192.0.2.1
 	export SMTP_TIMEOUT=10 SMTP_SESSION_TIMEOUT=60
-	unset RELAYCLIENT SMTP_RECIPIENTS QMAILQUEUE SMTP_MAX_SIZE \
+	unset RELAYCLIENT SMTP_RECIPIENTS QMAILQUEUE SMTP_RELAY_DELIVER SMTP_MAX_SIZE \
 		SMTP_MAX_RCPTS SMTP_MAX_ERRORS SMTP_BARE_LF SMTP_DELIVER_TIMEOUT \
 		LISTEN_FDS LISTEN_PID JOURNAL_STREAM
 	LOG=$BATS_TEST_TMPDIR/log
@@ -93,6 +93,14 @@ smtp() {
 smtp_raw() {
 	"$SESSION" 2>>"$LOG" | tr -d '\r'
 	return "${PIPESTATUS[0]}"
+}
+
+# Relayed recipients (SMTP_RELAY_DELIVER) into the Maildir tree too, for
+# tests that read relayed mail back: tests/fakes/relay-maildir, with the
+# domains in $@ (default elsewhere.test) taken as local by smtp-deliver.
+relay_to_maildir() {
+	export SMTP_RELAY_DELIVER=$FAKES/relay-maildir FAKE_DELIVER=$DELIVER
+	export FAKE_DOMAINS="${*:-elsewhere.test}"
 }
 
 # The files delivered to one mailbox (new/), one path a line.
@@ -144,13 +152,13 @@ start_server() {
 
 # systemd-socket-activate passes its children only the variables named
 # with -E: every SMTP_* one, smtp-deliver's MAILDIR_ROOT, the fakes'
-# FAKE_OUT, the sanitizers'.
+# FAKE_*, the sanitizers'.
 sd_env() {
 	local v
 	SD_ENV=()
 	for v in $(compgen -e); do
 		case $v in
-		SMTP_*|MAILDIR_ROOT|FAKE_OUT|ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS)
+		SMTP_*|MAILDIR_ROOT|FAKE_*|ASAN_OPTIONS|UBSAN_OPTIONS|LSAN_OPTIONS)
 			SD_ENV+=(-E "$v") ;;
 		esac
 	done

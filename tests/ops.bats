@@ -16,6 +16,8 @@ setup() {
 	OUT=$BATS_TEST_TMPDIR/out
 	ERR=$BATS_TEST_TMPDIR/err
 	DG=$BATS_TEST_TMPDIR/dgrams
+	# relayed recipients go to a fake that keeps what it got
+	export SMTP_RELAY_DELIVER=$FAKES/save FAKE_OUT=$BATS_TEST_TMPDIR/relay
 }
 
 teardown() { stop_server; }
@@ -97,8 +99,11 @@ PY
 OUT
 )"
 	sessions_done
-	[ "$(delivered_count)" -eq 2 ]
-	run body_of carol@other.test
+	# bob in the Maildir, carol to the relay program (SMTP_RELAY_DELIVER)
+	[ "$(delivered_count)" -eq 1 ]
+	run tr '\0' '|' < "$FAKE_OUT.env"
+	assert_output 'Falice@sender.test|Tcarol@other.test||'
+	run tail -n 1 "$FAKE_OUT.msg"
 	assert_output 'hello'
 	run body_of bob@example.test
 	assert_output 'hello'
@@ -384,7 +389,9 @@ datagrams() {
 		cat "$DG/$f"
 	done | sed -e "s/$id/<ID>/g" -e 's/<ID>\.[0-9]*/<MSGID>/g' \
 		   -e 's/deliver_ms=[0-9]*/deliver_ms=<MS>/' \
-		   -e 's/^SMTP_DELIVER_MS=[0-9]*$/SMTP_DELIVER_MS=<MS>/'
+		   -e 's/^SMTP_DELIVER_MS=[0-9]*$/SMTP_DELIVER_MS=<MS>/' \
+		   -e 's/delay=[0-9.]*$/delay=<DELAY>/' \
+		   -e 's/^SMTP_DELAY=[0-9.]*$/SMTP_DELAY=<DELAY>/'
 }
 
 # The stderr lines without "smtp-session[PID]: ", ids replaced as above.
@@ -392,7 +399,8 @@ stderr_lines() {
 	local id
 	id=$(sed -n '1s/.* id=\([0-9a-f]*\) .*/\1/p' "$ERR")
 	sed -e 's/^smtp-session\[[0-9]*\]: //' -e "s/$id/<ID>/g" \
-	    -e 's/<ID>\.[0-9]*/<MSGID>/g' -e 's/deliver_ms=[0-9]*/deliver_ms=<MS>/' "$ERR"
+	    -e 's/<ID>\.[0-9]*/<MSGID>/g' -e 's/deliver_ms=[0-9]*/deliver_ms=<MS>/' \
+	    -e 's/delay=[0-9.]*$/delay=<DELAY>/' "$ERR"
 }
 
 need_unshare() {
@@ -452,6 +460,28 @@ SMTP_REPLY=Ok: queued
 SMTP_DELIVER_STATUS=0
 SMTP_DELIVER_MS=<MS>
 -- 4
+MESSAGE=delivered id=<ID> client=192.0.2.1 country=-- client_name=unknown helo=client.test queue_id=<MSGID> message_id= from=<alice@sender.test> to=<bob@example.test> size=27 route=local part_status=0 code=250 dsn=2.0.0 reply="Ok: queued as <MSGID>" delay=<DELAY>
+PRIORITY=6
+SYSLOG_FACILITY=2
+SYSLOG_IDENTIFIER=smtp-session
+SMTP_EVENT=delivered
+SMTP_ID=<ID>
+SMTP_CLIENT=192.0.2.1
+SMTP_COUNTRY=--
+SMTP_CLIENT_NAME=unknown
+SMTP_HELO=client.test
+SMTP_QUEUE_ID=<MSGID>
+SMTP_MESSAGE_ID=
+SMTP_FROM=<alice@sender.test>
+SMTP_TO=<bob@example.test>
+SMTP_SIZE=27
+SMTP_ROUTE=local
+SMTP_PART_STATUS=0
+SMTP_CODE=250
+SMTP_DSN=2.0.0
+SMTP_REPLY=Ok: queued as <MSGID>
+SMTP_DELAY=<DELAY>
+-- 5
 MESSAGE=disconnect id=<ID> client=192.0.2.1 country=-- reason=quit messages=1 accepted=1 errors=0
 PRIORITY=6
 SYSLOG_FACILITY=2
@@ -468,6 +498,7 @@ SMTP_ERRORS=0'
 MESSAGE_LINES='connect id=<ID> client=192.0.2.1 country=-- port= host=unknown
 mail id=<ID> client=192.0.2.1 country=-- sender=alice@sender.test
 accepted id=<ID> client=192.0.2.1 country=-- msgid=<MSGID> sender=alice@sender.test rcpts=1 size=27 reply="Ok: queued" deliver_status=0 deliver_ms=<MS>
+delivered id=<ID> client=192.0.2.1 country=-- client_name=unknown helo=client.test queue_id=<MSGID> message_id= from=<alice@sender.test> to=<bob@example.test> size=27 route=local part_status=0 code=250 dsn=2.0.0 reply="Ok: queued as <MSGID>" delay=<DELAY>
 disconnect id=<ID> client=192.0.2.1 country=-- reason=quit messages=1 accepted=1 errors=0'
 
 REPLIES='220 mx.test ESMTP smtp-session

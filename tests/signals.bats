@@ -95,7 +95,7 @@ IN
 }
 
 @test "blocked and ignored signals inherited: delivery, checkpassword, the children's signal state, the read timeout" {
-	export SMTP_DELIVER="$FAKES/sig-state deliver"
+	export SMTP_DELIVER="$FAKES/sig-state deliver" SMTP_RELAY_DELIVER="$FAKES/sig-state deliver"
 	export SMTP_AUTH=optional SMTP_AUTH_PLAINTEXT=1
 	export SMTP_CHECKPASSWORD="$FAKES/sig-state checkpw"
 	run smtp_via odd_signals <<IN

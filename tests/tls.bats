@@ -202,7 +202,7 @@ auth_plain() {
 }
 
 @test "STARTTLS forgets AUTH and HELO (RFC 3207 4.2): no relay, ESMTPS not ESMTPSA, EHLO again, AUTH again" {
-	start_auth_server SMTP_DELIVER="$FAKES/auth-env.sh"
+	start_auth_server SMTP_DELIVER="$FAKES/auth-env.sh" SMTP_RELAY_DELIVER="$FAKES/auth-env.sh"
 	run dialog '<' '>EHLO before.test' '<' ">$(auth_plain "$PW_ALICE")" '<' \
 		'>STARTTLS' '<' tls \
 		'>MAIL FROM:<alice@example.test>' '<' \
