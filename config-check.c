@@ -10,11 +10,18 @@
  *	config.c so that smtp-lockout can link the configuration without
  *	geoip.c.
  *
+ *	config_check_names() finds the SMTP_* variables nothing reads:
+ *	SMTP_DOMIANS=example.org passes every other check and leaves the
+ *	domains unset.
+ *
  * DIAGNOSTICS
  *	A problem is one line "NAME: path: what is wrong", as config.c's.
+ *	An unknown name is a warning, not a problem: "SMTP_DOMIANS: not a
+ *	variable of smtp-session (did you mean SMTP_DOMAINS?)".
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,6 +31,95 @@
 #include "config-check.h"
 #include "geoip.h"
 #include "lockout.h"
+
+/* ---- unknown names ------------------------------------------------- */
+
+#define NAME_MAX_CHECK 64
+
+/* Optimal string alignment distance: Levenshtein plus the swap of two
+ * neighbours (SMTP_DOMIANS is 1 from SMTP_DOMAINS). */
+static size_t distance(const char *a, size_t n, const char *b)
+{
+	size_t m = strlen(b), d[NAME_MAX_CHECK + 1][NAME_MAX_CHECK + 1];
+
+	if (n > NAME_MAX_CHECK || m > NAME_MAX_CHECK)
+		return (size_t)-1;
+	for (size_t i = 0; i <= n; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= m; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= n; i++)
+		for (size_t j = 1; j <= m; j++) {
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[n][m];
+}
+
+/* The known name nearest to name (n octets), NULL when none is close;
+ * *known: name is one of them. */
+static const char *nearest(const char *name, size_t n, bool *known)
+{
+	const char *best = NULL;
+	size_t bestd = (size_t)-1;
+
+	*known = false;
+	for (const struct config_schema *r = config_schema; r->name; r++) {
+		size_t d = distance(name, n, r->name);
+		if (d == 0)
+			*known = true;
+		if (d < bestd)
+			bestd = d, best = r->name;
+	}
+	for (size_t i = 0; config_other_names[i]; i++) {
+		size_t d = distance(name, n, config_other_names[i]);
+		if (d == 0)
+			*known = true;
+		if (d < bestd)
+			bestd = d, best = config_other_names[i];
+	}
+	/* a suggestion only when it is close: a third of the name at most */
+	return bestd <= 1 + n / 3 ? best : NULL;
+}
+
+int config_check_names(void (*warn)(const char *))
+{
+	extern char **environ;
+	char line[256];
+	int count = 0;
+
+	for (char **e = environ; *e; e++) {
+		size_t n = strcspn(*e, "=");
+		const char *near;
+		bool known;
+
+		if (strncmp(*e, "SMTP_", 5) != 0)
+			continue;
+		near = nearest(*e, n, &known);
+		if (known)
+			continue;
+		if (near)
+			snprintf(line, sizeof line, "%.*s: not a variable of "
+				 "smtp-session (did you mean %s?)", (int)(n > 64 ? 64 : n),
+				 *e, near);
+		else
+			snprintf(line, sizeof line, "%.*s: not a variable of "
+				 "smtp-session", (int)(n > 64 ? 64 : n), *e);
+		warn(line);
+		count++;
+	}
+	return count;
+}
+
+/* ---- files ------------------------------------------------------------ */
 
 static void check_auth_files(const struct config *cfg, struct config_problems *p)
 {
@@ -80,6 +176,9 @@ int config_check_files(const struct config *cfg, void (*report)(const char *))
 		config_problem(&p, "SMTP_SPOOL_DIR: %s: not a directory", cfg->spool_dir);
 	else if (access(cfg->spool_dir, W_OK | X_OK) < 0)
 		config_problem(&p, "SMTP_SPOOL_DIR: %s: not writable", cfg->spool_dir);
+	if (cfg->relay_argv[0] && access(cfg->relay_argv[0], X_OK) < 0)
+		config_problem(&p, "SMTP_RELAY_DELIVER: %s: %s", cfg->relay_argv[0],
+			       strerror(errno));
 	if (cfg->deliver_argv[0] && access(cfg->deliver_argv[0], X_OK) < 0)
 		config_problem(&p, "SMTP_DELIVER: %s: %s", cfg->deliver_argv[0],
 			strerror(errno));

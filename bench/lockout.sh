@@ -15,12 +15,12 @@
 #   3. In-process (lockout-fill bench): median and p99 of lockout_check,
 #      lockout_fail, lockout_success and open+check+close over CALLS calls.
 #
-# Usage: bench/lockout.sh (after `make`; SMTP_BUILD names another build
+# Usage: bench/lockout.sh (after `make`; TEST_BUILD names another build
 # directory).  RUNS (default 300), CALLS (10000), ENTRIES (100000) and
 # SLOTS (131072) can be set in the environment.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${SMTP_BUILD:-$top}
+build=${TEST_BUILD:-$top}
 SESSION=$build/smtp-session
 RUNS=${RUNS:-300}
 CALLS=${CALLS:-10000}

@@ -12,7 +12,7 @@
 # parallel where the order does not matter.
 load helper
 
-LOCKOUT=$SMTP_BUILD/smtp-lockout
+LOCKOUT=$TEST_BUILD/smtp-lockout
 
 PW_BOB=Lk4-Secret-Bob
 PW_WRONG=Lk5-Wrong-Guess

@@ -109,7 +109,7 @@ connect_line() {
 	run --separate-stderr "$SESSION" --help
 	assert_success
 	[ -z "$stderr" ]
-	assert_line --index 0 --regexp '^usage: smtp-session \[--check-config \| --help \| --version'
+	assert_line --index 0 --regexp '^usage: smtp-session \[--check-config \[--user NAME\] \| --help \|'
 	local help=$output name def n=0
 	while read -r name def; do
 		n=$((n + 1))
@@ -148,7 +148,7 @@ connect_line() {
 	run --separate-stderr "$SESSION" --bogus
 	assert_failure 2
 	assert_output ''
-	[[ ${stderr%%$'\n'*} == 'usage: smtp-session [--check-config | --help | --version'* ]]
+	[[ ${stderr%%$'\n'*} == 'usage: smtp-session [--check-config [--user NAME] | --help |'* ]]
 	# the whole usage, as --help prints it on stdout
 	[ "$stderr" = "$("$SESSION" --help)" ]
 }
@@ -302,6 +302,57 @@ OUT
 		"$SESSION" --check-config
 	assert_success
 	assert_output 'smtp-session: configuration ok'
+}
+
+@test "--check-config warns about every unknown SMTP_* name, with the nearest known one; exit 0" {
+	export SMTP_DOMIANS=example.test SMTP_TSL=required SMTP_RELAY_DELIVR=/bin/true \
+		SMTP_ENTIRELY_MADE_UP_NAME=1
+	run --separate-stderr "$SESSION" --check-config
+	assert_success
+	assert_output 'smtp-session: configuration ok, 4 warnings'
+	run sort <<<"$stderr"
+	assert_output "$(cat <<'OUT'
+smtp-session: warning: SMTP_DOMIANS: not a variable of smtp-session (did you mean SMTP_DOMAINS?)
+smtp-session: warning: SMTP_ENTIRELY_MADE_UP_NAME: not a variable of smtp-session
+smtp-session: warning: SMTP_RELAY_DELIVR: not a variable of smtp-session (did you mean SMTP_RELAY_DELIVER?)
+smtp-session: warning: SMTP_TSL: not a variable of smtp-session (did you mean SMTP_TLS?)
+OUT
+)"
+}
+
+@test "--check-config knows the names smtp-session sets for the deliver program; other names are not checked" {
+	export SMTP_SESSION_ID=x SMTP_HELO=y SMTP_AUTH_USER=z SMTP_COUNTRY=DE MAILDIR_ROOT=/x RELAYCLIENT=
+	run --separate-stderr "$SESSION" --check-config
+	assert_success
+	assert_output 'smtp-session: configuration ok'
+	[ -z "$stderr" ]
+}
+
+@test "--check-config --user NAME checks the files as NAME (root only); a problem for NAME is one" {
+	make_nobody_dir
+	export SMTP_SPOOL_DIR=$NOBODY_DIR/spool SMTP_RECIPIENTS=$NOBODY_DIR/recipients
+	echo 'bob@example.test' > "$SMTP_RECIPIENTS"
+	chmod 600 "$SMTP_RECIPIENTS"
+	# root (SMTP_ALLOW_ROOT=1) reads it, nobody does not
+	run --separate-stderr "$SESSION" --check-config
+	assert_success
+	run --separate-stderr "$SESSION" --check-config --user nobody
+	assert_failure 1
+	[ "$stderr" = "smtp-session: SMTP_RECIPIENTS: $SMTP_RECIPIENTS: Permission denied" ]
+	chmod 644 "$SMTP_RECIPIENTS"
+	run --separate-stderr "$SESSION" --check-config --user nobody
+	assert_success
+	assert_output 'smtp-session: configuration ok'
+	run --separate-stderr "$SESSION" --check-config --user no-such-user-here
+	assert_failure 1
+	[ "$stderr" = "smtp-session: --user no-such-user-here: no such user" ]
+	# only root can switch
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$SESSION" --check-config --user root
+	assert_failure 1
+	[ "$stderr" = "smtp-session: --user: only root can check the files as another user" ]
+	run --separate-stderr "$SESSION" --check-config --user
+	assert_failure 2
 }
 
 @test "--check-config: a spool dir nobody cannot write is reported" {

@@ -2,7 +2,7 @@
 # the units' @SBINDIR@/@SYSCONFDIR@ filled in (and still verifying), the
 # environment file installed only as an example, and uninstall removing
 # exactly what install put there.  The binaries installed are the build
-# under test ($SMTP_BUILD, O= in the Makefile); -o keeps make from
+# under test ($TEST_BUILD, O= in the Makefile); -o keeps make from
 # rebuilding them while the suite runs.
 load helper
 
@@ -15,8 +15,8 @@ setup() {
 
 # make -C $REPO TARGET VAR=... with the build under test, never rebuilt.
 mk() {
-	make -s -C "$REPO" O="$SMTP_BUILD" -o "$SMTP_BUILD/smtp-session" \
-		-o "$SMTP_BUILD/smtp-deliver" -o "$SMTP_BUILD/smtp-lockout" \
+	make -s -C "$REPO" O="$TEST_BUILD" -o "$TEST_BUILD/smtp-session" \
+		-o "$TEST_BUILD/smtp-deliver" -o "$TEST_BUILD/smtp-lockout" \
 		DESTDIR="$ROOT" "$@"
 }
 
@@ -58,7 +58,7 @@ expected_tree() {
 	[ "$(stat -c %a "$ROOT/etc/smtp-session")" = 750 ]
 	local p u
 	for p in smtp-session smtp-deliver smtp-lockout; do
-		cmp "$SMTP_BUILD/$p" "$ROOT/usr/sbin/$p"
+		cmp "$TEST_BUILD/$p" "$ROOT/usr/sbin/$p"
 	done
 	for p in smtp-session smtp-deliver smtp-lockout; do
 		cmp "$REPO/man/$p.8" "$ROOT/usr/share/man/man8/$p.8"

@@ -3,7 +3,7 @@
 # The AUTH side of the lockout is in auth-lockout.bats.
 load helper
 
-LOCKOUT=$SMTP_BUILD/smtp-lockout
+LOCKOUT=$TEST_BUILD/smtp-lockout
 
 setup() {
 	common_setup

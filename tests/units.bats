@@ -11,7 +11,7 @@ setup() {
 	for f in "$BATS_TEST_DIRNAME"/../units/*.service \
 		 "$BATS_TEST_DIRNAME"/../units/*.socket \
 		 "$BATS_TEST_DIRNAME"/../units/*.timer; do
-		sed -e "s|@SBINDIR@|$SMTP_BUILD|g" -e "s|@SYSCONFDIR@|/etc|g" \
+		sed -e "s|@SBINDIR@|$TEST_BUILD|g" -e "s|@SYSCONFDIR@|/etc|g" \
 			"$f" > "$UNITS/${f##*/}"
 	done
 }
@@ -48,4 +48,24 @@ setup() {
 	grep -qx 'ListenStream=25' "$UNITS/smtp-session.socket"
 	grep -qx 'ListenStream=587' "$UNITS/smtp-submission.socket"
 	grep -qx 'ListenStream=465' "$UNITS/smtps-session.socket"
+}
+
+@test "units: smtp-session.env is valid for systemd's EnvironmentFile= and for a POSIX shell's . file alike" {
+	# The subset both read the same way: NAME=value, a value without a
+	# space, quote, $, ` or \, or one in double quotes without $, ` or \;
+	# comment lines start with #.  Example lines (#SMTP_...=) count too.
+	local env=$BATS_TEST_DIRNAME/../units/smtp-session.env bad
+	bad=$(sed -n 's/^#\(SMTP_[A-Z_]*=\)/\1/; /^#/d; /^$/d; p' "$env" |
+		grep -Ev '^[A-Z_][A-Z0-9_]*=([^ "'"'"'$`\\]*|"[^"$`\\]*")$' || true)
+	[ -z "$bad" ] || { echo "not valid for both: $bad"; false; }
+	# and a shell reads every value as written (quotes removed)
+	run env -i sh -c 'set -a; . "$1"; env' sh <(sed 's/^#\(SMTP_[A-Z_]*=\)/\1/' "$env")
+	assert_success
+	assert_line 'SMTP_AUTH_COUNTRIES=DE AT CH'
+	assert_line 'SMTP_RELAY_DELIVER=/usr/local/sbin/smtp-sendmail /usr/sbin/sendmail'
+	assert_line 'SMTP_DOMAINS=example.org'
+	# and --check-config knows every name in it
+	run env -i sh -c 'set -a; . "$1"; exec "$2" --check-config' sh \
+		<(sed 's/^#\(SMTP_[A-Z_]*=\)/\1/' "$env") "$SESSION"
+	refute_output --partial 'warning'
 }

@@ -260,6 +260,34 @@ tls_session() {   # tls_session OUT-FILE [IN-FILE]
 	grep -qax 'SYSLOG_FACILITY=2' <<<"$output"
 }
 
+@test "journal: journalctl's field match finds a delivery per recipient (the admin's question)" {
+	run ct journalctl --no-pager -o export SYSLOG_FACILITY=2 SYSLOG_IDENTIFIER=smtp-session \
+		SMTP_EVENT=delivered 'SMTP_TO=<user@example.org>'
+	assert_success
+	local f
+	for f in 'SMTP_FROM=<sender@client.test>' SMTP_CODE=250 SMTP_DSN=2.0.0 SMTP_ROUTE=local \
+		 SMTP_HELO=client.test SMTP_QUEUE_ID= SMTP_DELAY= SMTP_PART_STATUS=0; do
+		grep -qaF -- "$f" <<<"$output" || { echo "missing: $f"; false; }
+	done
+	# the refused relay attempt of the MX test has its line too
+	run ct journalctl --no-pager -o export SMTP_EVENT=rcpt_refused 'SMTP_TO=<someone@elsewhere.test>'
+	assert_output --partial 'SMTP_CODE=554'
+}
+
+@test "the shipped environment file means the same to systemd's EnvironmentFile= and to a POSIX shell's . file" {
+	# every example line switched on, so the commented values count too
+	ct_sh 'sed "s/^#\(SMTP_[A-Z_]*=\)/\1/" /etc/smtp-session/smtp-session.env.example > /run/all.env'
+	run ct systemd-run --quiet --wait --pipe -p EnvironmentFile=/run/all.env \
+		sh -c 'env | grep -E "^(SMTP_|MAILDIR_ROOT=)" | sort'
+	assert_success
+	local by_systemd=$output
+	[ "$(grep -c . <<<"$by_systemd")" -ge 15 ]
+	run ct env -i sh -c 'set -a; . /run/all.env; env | grep -E "^(SMTP_|MAILDIR_ROOT=)" | sort'
+	assert_success
+	assert_equal "$output" "$by_systemd"
+	grep -qx 'SMTP_AUTH_COUNTRIES=DE AT CH' <<<"$by_systemd"
+}
+
 @test "sandbox: a live session runs as smtpd with seccomp, no capabilities, read-only /usr" {
 	exec 5<>"/dev/tcp/127.0.0.1/$MX_PORT"
 	local greeting unit pid
