@@ -30,3 +30,5 @@ smoke() {
 @test "fuzz: auth (PLAIN and LOGIN through the cmd_auth exchange)" { smoke auth; }
 @test "fuzz: config (config_load from the environment)" { smoke config; }
 @test "fuzz: deliver_path (smtp-deliver address to Maildir path)" { smoke deliver_path; }
+@test "fuzz: msgid (the Message-ID header, streamed, against a reference)" { smoke msgid; }
+@test "fuzz: sha256 (sha256.c against OpenSSL)" { smoke sha256; }
