@@ -61,10 +61,15 @@ PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout
 # openssl makes the certificate, systemd has systemd-socket-activate,
 # swaks is README's client; check: what tests/ and fuzz/ run.
 DEPS_BUILD = make gcc libc6-dev pkg-config libssl-dev libcrypt-dev libmaxminddb-dev
+# smtp-dkimsign (issue 14): libopendkim, linked into it alone
+DEPS_BUILD += libopendkim-dev
 DEPS_DEMO  = $(DEPS_BUILD) libssl3 openssl systemd swaks libnet-ssleay-perl
 DEPS_CHECK = $(DEPS_DEMO) clang libclang-rt-14-dev libmaxmind-db-writer-perl \
 	     bats bats-support bats-assert parallel procps ucspi-tcp curl python3 \
 	     whois groff-base strace iproute2 hydra binutils
+# issue 14, signing side: dkimpy verifies smtp-dkimsign's signatures,
+# xmllint validates smtp-dmarc-report's XML against RFC 7489's schema
+DEPS_CHECK += python3-dkim libxml2-utils
 
 .PHONY: all deps deps-build deps-demo deps-check check check-asan demo \
 	install uninstall clean help callgraph \
@@ -85,6 +90,33 @@ DELIVER_SRCS = smtp-deliver.c mailbox.c writeall.c escape.c config.c address.c f
 $(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h config.h address.h filter-chain.h
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DELIVER_SRCS) $(LDFLAGS)
+
+# ---- issue 14, signing side: smtp-dkimsign, the DMARC store, ----------
+# smtp-dmarc-report.  smtp-dkimsign is a link of the qmail-queue chain and
+# goes to LIBEXECDIR; smtp-dmarc-report is the administrator's (cron) and
+# goes to SBINDIR.  libopendkim is linked into smtp-dkimsign only.
+LIBEXECDIR ?= $(PREFIX)/libexec/smtp-session
+SIGN_PROGS  = $(O)/smtp-dmarc-report
+TEST_TOOLS  = $(O)/tests/tools/dmarc-append
+all: $(SIGN_PROGS) $(TEST_TOOLS)
+
+$(O)/smtp-dmarc-report: smtp-dmarc-report.c dmarc-store.c dmarc-store.h
+	@mkdir -p $(O)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-dmarc-report.c dmarc-store.c $(LDFLAGS)
+
+$(O)/tests/tools/dmarc-append: tests/tools/dmarc-append.c dmarc-store.c dmarc-store.h
+	@mkdir -p $(O)/tests/tools
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/tools/dmarc-append.c dmarc-store.c $(LDFLAGS)
+
+install: install-sign
+install-sign: $(SIGN_PROGS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(O)/smtp-dmarc-report $(DESTDIR)$(SBINDIR)/
+	install -m 0644 man/smtp-dmarc-report.8 $(DESTDIR)$(MANDIR)/man8/
+uninstall: uninstall-sign
+uninstall-sign:
+	rm -f $(DESTDIR)$(SBINDIR)/smtp-dmarc-report $(DESTDIR)$(MANDIR)/man8/smtp-dmarc-report.8
+.PHONY: install-sign uninstall-sign
 
 help:
 	@echo "make            build smtp-session, smtp-deliver and smtp-lockout"
@@ -165,7 +197,7 @@ uninstall:
 	rmdir $(DESTDIR)$(ETCDIR) 2>/dev/null || true
 
 clean:
-	rm -rf smtp-session smtp-deliver smtp-lockout build-asan tests/.tap.d tests/.asan .callgraph \
+	rm -rf smtp-session smtp-deliver smtp-lockout smtp-dmarc-report smtp-dkimsign tests/tools/dmarc-append build-asan tests/.tap.d tests/.asan .callgraph \
 		fuzz/build bench/build
 
 # ---- fuzz/: libFuzzer targets (clang), see fuzz/run --------------------

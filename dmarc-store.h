@@ -20,10 +20,11 @@
 const char *dmarc_store_dir(void);
 
 /* Every string is NUL-terminated and may hold any octet but NUL (the
- * store escapes it); NULL is taken as "".  Each field may hold at most
- * DMARC_FIELD_MAX octets; the two dkim_ lists together at most
- * DMARC_DKIM_MAX (dmarc_store_append() drops trailing list entries
- * beyond that, a whole entry at a time, from both lists alike). */
+ * store escapes it); NULL is taken as "".  The domains may hold at most
+ * DMARC_FIELD_MAX octets each, source_ip DMARC_IP_MAX, the result
+ * words DMARC_WORD_MAX.  The two dkim_ lists are cut after the last entry (of
+ * both alike) that still fits the line: a message with dozens of
+ * signatures keeps the first ones. */
 struct dmarc_record {
 	long long when;            /* unix seconds */
 	const char *source_ip;     /* TCPREMOTEIP */
@@ -34,17 +35,25 @@ struct dmarc_record {
 	const char *dmarc_result;  /* pass, fail, none, temperror, permerror */
 	const char *policy;        /* p= found: none, quarantine, reject, or "" */
 	const char *disposition;   /* none, quarantine, reject: what we did */
+	/* Added for the report's policy_evaluated and policy_published
+	 * (RFC 7489 appendix C), which need them; "" (or NULL) when
+	 * unknown, and the report then derives what it can. */
+	const char *spf_aligned, *dkim_aligned; /* pass or fail (DMARC-aligned) */
+	const char *adkim, *aspf;  /* the record's alignment modes: r or s */
+	const char *sp;            /* the record's sp= (policy when absent) */
+	int pct;                   /* the record's pct=, 0..100; -1 unknown */
 };
 
 #define DMARC_FIELD_MAX	255
-#define DMARC_DKIM_MAX	1024
+#define DMARC_WORD_MAX	32
+#define DMARC_IP_MAX	46
 /* One line, escapes and checksum included, is never longer than this
  * (< PIPE_BUF, and one write(2)). */
 #define DMARC_LINE_MAX	4000
 
 /* Appends one record under dir (created if missing); 0 ok, -1 errno set
- * (EINVAL: a field longer than DMARC_FIELD_MAX or a when before 1970
- * or after 9999). */
+ * (EINVAL: a field too long, a pct above 100, or a when before 1970 or
+ * after 9999). */
 int dmarc_store_append(const char *dir, const struct dmarc_record *r);
 
 /* ---- reading (smtp-dmarc-report, tests, fuzz) ---- */
@@ -57,7 +66,7 @@ int dmarc_store_format(char *buf, size_t cap, const struct dmarc_record *r);
  * in place), valid while it is. */
 struct dmarc_parsed {
 	struct dmarc_record r;
-	char *fields[11];
+	char *fields[15];
 };
 
 /* Parses one line (len octets, no newline; buf is modified).  Returns

@@ -17,6 +17,8 @@ setup() {
 mk() {
 	make -s -C "$REPO" O="$TEST_BUILD" -o "$TEST_BUILD/smtp-session" \
 		-o "$TEST_BUILD/smtp-deliver" -o "$TEST_BUILD/smtp-lockout" \
+		-o "$TEST_BUILD/smtp-dmarc-report" \
+		-o "$TEST_BUILD/tests/tools/dmarc-append" \
 		DESTDIR="$ROOT" "$@"
 }
 
@@ -47,6 +49,9 @@ expected_tree() {
 		echo "644 $3/man8/smtp-deliver.8"
 		echo "644 $3/man8/smtp-lockout.8"
 		echo "644 $3/man8/smtp-session.8"
+		# issue 14, signing side
+		echo "755 $2/smtp-dmarc-report"
+		echo "644 $3/man8/smtp-dmarc-report.8"
 	} | sort -k2
 }
 
