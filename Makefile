@@ -96,13 +96,22 @@ $(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h config.h addres
 # goes to LIBEXECDIR; smtp-dmarc-report is the administrator's (cron) and
 # goes to SBINDIR.  libopendkim is linked into smtp-dkimsign only.
 LIBEXECDIR ?= $(PREFIX)/libexec/smtp-session
-SIGN_PROGS  = $(O)/smtp-dmarc-report
+SIGN_PROGS  = $(O)/smtp-dmarc-report $(O)/smtp-dkimsign
 TEST_TOOLS  = $(O)/tests/tools/dmarc-append
 all: $(SIGN_PROGS) $(TEST_TOOLS)
 
 $(O)/smtp-dmarc-report: smtp-dmarc-report.c dmarc-store.c dmarc-store.h
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-dmarc-report.c dmarc-store.c $(LDFLAGS)
+
+# authres-header.c: the From-domain parser of smtp-authres (A's), shared
+DKIMSIGN_SRCS = smtp-dkimsign.c dkimsign-keys.c authres-header.c filter-chain.c \
+		writeall.c escape.c
+$(O)/smtp-dkimsign: $(DKIMSIGN_SRCS) dkimsign-keys.h authres-header.h filter-chain.h \
+		writeall.h escape.h
+	@mkdir -p $(O)
+	$(CC) $(CPPFLAGS) $(shell pkg-config --cflags opendkim) $(CFLAGS) -o $@ \
+		$(DKIMSIGN_SRCS) $(LDFLAGS) $(shell pkg-config --libs opendkim libcrypto)
 
 $(O)/tests/tools/dmarc-append: tests/tools/dmarc-append.c dmarc-store.c dmarc-store.h
 	@mkdir -p $(O)/tests/tools
@@ -112,10 +121,14 @@ install: install-sign
 install-sign: $(SIGN_PROGS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(O)/smtp-dmarc-report $(DESTDIR)$(SBINDIR)/
-	install -m 0644 man/smtp-dmarc-report.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(O)/smtp-dkimsign $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 man/smtp-dmarc-report.8 man/smtp-dkimsign.8 $(DESTDIR)$(MANDIR)/man8/
 uninstall: uninstall-sign
 uninstall-sign:
-	rm -f $(DESTDIR)$(SBINDIR)/smtp-dmarc-report $(DESTDIR)$(MANDIR)/man8/smtp-dmarc-report.8
+	rm -f $(DESTDIR)$(SBINDIR)/smtp-dmarc-report $(DESTDIR)$(LIBEXECDIR)/smtp-dkimsign
+	rm -f $(DESTDIR)$(MANDIR)/man8/smtp-dmarc-report.8 $(DESTDIR)$(MANDIR)/man8/smtp-dkimsign.8
+	rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
 .PHONY: install-sign uninstall-sign
 
 help:
@@ -266,7 +279,7 @@ check-systemd: all
 DEB_OUT ?= $(CURDIR)/build-deb
 deb:
 	@./tools/deps debhelper dpkg-dev lintian build-essential pkg-config \
-		libssl-dev libcrypt-dev libmaxminddb-dev
+		libssl-dev libcrypt-dev libmaxminddb-dev libopendkim-dev
 	@./debian/make-deb "$(DEB_OUT)"
 
 .PHONY: check-systemd deb

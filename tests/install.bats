@@ -17,7 +17,7 @@ setup() {
 mk() {
 	make -s -C "$REPO" O="$TEST_BUILD" -o "$TEST_BUILD/smtp-session" \
 		-o "$TEST_BUILD/smtp-deliver" -o "$TEST_BUILD/smtp-lockout" \
-		-o "$TEST_BUILD/smtp-dmarc-report" \
+		-o "$TEST_BUILD/smtp-dmarc-report" -o "$TEST_BUILD/smtp-dkimsign" \
 		-o "$TEST_BUILD/tests/tools/dmarc-append" \
 		DESTDIR="$ROOT" "$@"
 }
@@ -52,6 +52,8 @@ expected_tree() {
 		# issue 14, signing side
 		echo "755 $2/smtp-dmarc-report"
 		echo "644 $3/man8/smtp-dmarc-report.8"
+		echo "755 ${2%/sbin}/libexec/smtp-session/smtp-dkimsign"
+		echo "644 $3/man8/smtp-dkimsign.8"
 	} | sort -k2
 }
 
