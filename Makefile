@@ -230,8 +230,13 @@ FUZZ_EXTRA_config       = config.c -Dstrdup=fuzz_strdup -Dfree=fuzz_free
 FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c config.c address.c filter-chain.c -Dmain=smtp_deliver_main
 FUZZ_EXTRA_msgid        = msgid.c
 FUZZ_EXTRA_sha256       = sha256.c -lcrypto
+# issue 14, signing side: the key table; the store's lines and the report's XML text
+FUZZ_TARGETS += dkim_keys dmarc
+FUZZ_EXTRA_dkim_keys    = dkimsign-keys.c
+FUZZ_EXTRA_dmarc        = dmarc-store.c -Dmain=dmarc_report_main
 
-fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/b64_ref.h $(SESSION_SRCS) smtp-deliver.c $(HDRS)
+fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/b64_ref.h $(SESSION_SRCS) smtp-deliver.c $(HDRS) \
+		dkimsign-keys.c dmarc-store.c smtp-dmarc-report.c
 	@mkdir -p fuzz/build
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_EXTRA_$*)
 

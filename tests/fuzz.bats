@@ -32,3 +32,5 @@ smoke() {
 @test "fuzz: deliver_path (smtp-deliver address to Maildir path)" { smoke deliver_path; }
 @test "fuzz: msgid (the Message-ID header, streamed, against a reference)" { smoke msgid; }
 @test "fuzz: sha256 (sha256.c against OpenSSL)" { smoke sha256; }
+@test "fuzz: dkim_keys (smtp-dkimsign's key table)" { smoke dkim_keys; }
+@test "fuzz: dmarc (the DMARC store's lines, the report's XML text)" { smoke dmarc; }
