@@ -92,13 +92,13 @@ $(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h config.h addres
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DELIVER_SRCS) $(LDFLAGS)
 
 # ---- issue 14, signing side: smtp-dkimsign, the DMARC store, ----------
-# smtp-dmarc-report.  smtp-dkimsign is a link of the qmail-queue chain and
-# goes to LIBEXECDIR; smtp-dmarc-report is the administrator's (cron) and
-# goes to SBINDIR.  libopendkim is linked into smtp-dkimsign only.
-LIBEXECDIR ?= $(PREFIX)/libexec/smtp-session
+# smtp-dmarc-report.  Installed like smtp-deliver (SBINDIR: PROGS, and the
+# install lists below INSTALL_PROGS).
+# libopendkim is linked into smtp-dkimsign only.
 SIGN_PROGS  = $(O)/smtp-dmarc-report $(O)/smtp-dkimsign
 TEST_TOOLS  = $(O)/tests/tools/dmarc-append
 all: $(SIGN_PROGS) $(TEST_TOOLS)
+PROGS += $(SIGN_PROGS)
 
 $(O)/smtp-dmarc-report: smtp-dmarc-report.c dmarc-store.c dmarc-store.h
 	@mkdir -p $(O)
@@ -116,20 +116,6 @@ $(O)/smtp-dkimsign: $(DKIMSIGN_SRCS) dkimsign-keys.h authres-header.h filter-cha
 $(O)/tests/tools/dmarc-append: tests/tools/dmarc-append.c dmarc-store.c dmarc-store.h
 	@mkdir -p $(O)/tests/tools
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/tools/dmarc-append.c dmarc-store.c $(LDFLAGS)
-
-install: install-sign
-install-sign: $(SIGN_PROGS)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 $(O)/smtp-dmarc-report $(DESTDIR)$(SBINDIR)/
-	install -d $(DESTDIR)$(LIBEXECDIR)
-	install -m 0755 $(O)/smtp-dkimsign $(DESTDIR)$(LIBEXECDIR)/
-	install -m 0644 man/smtp-dmarc-report.8 man/smtp-dkimsign.8 $(DESTDIR)$(MANDIR)/man8/
-uninstall: uninstall-sign
-uninstall-sign:
-	rm -f $(DESTDIR)$(SBINDIR)/smtp-dmarc-report $(DESTDIR)$(LIBEXECDIR)/smtp-dkimsign
-	rm -f $(DESTDIR)$(MANDIR)/man8/smtp-dmarc-report.8 $(DESTDIR)$(MANDIR)/man8/smtp-dkimsign.8
-	rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true
-.PHONY: install-sign uninstall-sign
 
 help:
 	@echo "make            build smtp-session, smtp-deliver and smtp-lockout"
@@ -182,6 +168,8 @@ demo: deps-demo all
 # The binaries come from $(O) (the tests install the build under test).
 INSTALL_PROGS = smtp-session smtp-deliver smtp-lockout
 INSTALL_MANS  = smtp-session.8 smtp-deliver.8 smtp-lockout.8
+INSTALL_PROGS += smtp-dmarc-report smtp-dkimsign
+INSTALL_MANS  += smtp-dmarc-report.8 smtp-dkimsign.8
 INSTALL_UNITS = $(sort $(notdir $(wildcard units/*.socket units/*.service units/*.timer)))
 ETCDIR = $(SYSCONFDIR)/smtp-session
 

@@ -52,7 +52,7 @@ expected_tree() {
 		# issue 14, signing side
 		echo "755 $2/smtp-dmarc-report"
 		echo "644 $3/man8/smtp-dmarc-report.8"
-		echo "755 ${2%/sbin}/libexec/smtp-session/smtp-dkimsign"
+		echo "755 $2/smtp-dkimsign"
 		echo "644 $3/man8/smtp-dkimsign.8"
 	} | sort -k2
 }
