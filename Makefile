@@ -100,9 +100,9 @@ TEST_TOOLS  = $(O)/tests/tools/dmarc-append
 all: $(SIGN_PROGS) $(TEST_TOOLS)
 PROGS += $(SIGN_PROGS)
 
-$(O)/smtp-dmarc-report: smtp-dmarc-report.c dmarc-store.c dmarc-store.h
+$(O)/smtp-dmarc-report: smtp-dmarc-report.c dmarc-store.c dmarc-store.h escape.c escape.h
 	@mkdir -p $(O)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-dmarc-report.c dmarc-store.c $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-dmarc-report.c dmarc-store.c escape.c $(LDFLAGS)
 
 # authres-header.c: the From-domain parser of smtp-authres (A's), shared
 DKIMSIGN_SRCS = smtp-dkimsign.c dkimsign-keys.c authres-header.c filter-chain.c \
@@ -221,7 +221,7 @@ FUZZ_EXTRA_sha256       = sha256.c -lcrypto
 # issue 14, signing side: the key table; the store's lines and the report's XML text
 FUZZ_TARGETS += dkim_keys dmarc
 FUZZ_EXTRA_dkim_keys    = dkimsign-keys.c
-FUZZ_EXTRA_dmarc        = dmarc-store.c -Dmain=dmarc_report_main
+FUZZ_EXTRA_dmarc        = dmarc-store.c escape.c -Dmain=dmarc_report_main
 
 fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/b64_ref.h $(SESSION_SRCS) smtp-deliver.c $(HDRS) \
 		dkimsign-keys.c dmarc-store.c smtp-dmarc-report.c

@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "dmarc-store.h"
+#include "escape.h"
 
 #define ROWS_MAX (1L << 20)
 
@@ -465,9 +466,11 @@ static void dump(const struct dmarc_record *r)
 		"sp" };
 	printf("%s", w);
 	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-		printf(" %s=", names[i]);
-		for (const unsigned char *p = (const unsigned char *)f[i]; *p; p++)
-			printf(*p > 0x20 && *p < 0x7f && *p != '\\' ? "%c" : "\\x%02x", *p);
+		static char e[4 * DMARC_LINE_MAX + 1];
+
+		/* the log's escaper, and the space too: it separates fields */
+		escape_text(e, sizeof e, f[i], strlen(f[i]), ' ');
+		printf(" %s=%s", names[i], e);
 	}
 	printf(" pct=%d\n", r->pct);
 }

@@ -226,3 +226,26 @@ for r in ET.fromstring(sys.stdin.read()).findall("record"):
 	[ "$status" -eq 3 ]
 	[ "$stderr" = "smtp-dmarc-report: $STORE: Is a directory" ]
 }
+
+# man page NAME: every "  VAR  default "X"" line of PROG --help has its
+# entry in the ENVIRONMENT section: the name, then "default X" ("default
+# empty" for ""), white space collapsed.
+env_documented() {
+	local prog=$1 page=$2 text var def
+	text=$(MANWIDTH=1000 groff -man -Tutf8 -P-c -P-b -P-u -rLL=1000n "$page" 2>/dev/null |
+		sed -n '/^ENVIRONMENT/,/^[A-Z]/p' | tr -s ' \n' ' ')
+	while read -r var def; do
+		def=${def#default \"}; def=${def%\"}
+		[[ "$text" == *" $var default ${def:-empty}"* ]] ||
+			{ echo "$page: $var default ${def:-empty} missing"; return 1; }
+	done < <("$prog" --help | sed -n 's/^  \(SMTP_[A-Z_]*\) *\(default ".*"\)$/\1 \2/p')
+}
+
+@test "docs: smtp-dmarc-report(8) and smtp-dkimsign(8) give every variable of --help with its default" {
+	run env_documented "$REPORT" "$BATS_TEST_DIRNAME/../man/smtp-dmarc-report.8"
+	assert_success
+	run env_documented "$SMTP_BUILD/smtp-dkimsign" "$BATS_TEST_DIRNAME/../man/smtp-dkimsign.8"
+	assert_success
+	[ "$("$REPORT" --help | grep -c '^  SMTP_')" -eq 4 ]
+	[ "$("$SMTP_BUILD/smtp-dkimsign" --help | grep -c '^  SMTP_')" -eq 2 ]
+}
