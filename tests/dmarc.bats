@@ -6,6 +6,7 @@
 load helper
 
 REPORT=$SMTP_BUILD/smtp-dmarc-report
+PY=/usr/bin/python3
 APPEND=$SMTP_BUILD/tests/tools/dmarc-append
 XSD=$BATS_TEST_DIRNAME/data/rfc7489-feedback.xsd
 # 2025-12-02 00:00:00 UTC
@@ -248,4 +249,32 @@ env_documented() {
 	assert_success
 	[ "$("$REPORT" --help | grep -c '^  SMTP_')" -eq 4 ]
 	[ "$("$SMTP_BUILD/smtp-dkimsign" --help | grep -c '^  SMTP_')" -eq 2 ]
+}
+
+@test "smtp-dmarc-report: --subdomains takes the From domains below D too; --extra-contact and the environment's org and email" {
+	{
+		rec $DAY 192.0.2.1 example.org example.org example.org pass "" "" pass none none
+		rec $DAY 192.0.2.2 news.example.org news.example.org news.example.org pass "" "" pass none none
+		rec $DAY 192.0.2.3 badexample.org badexample.org badexample.org pass "" "" pass none none
+	} | "$APPEND" "$STORE"
+	export SMTP_DMARC_ORG="Env Org" SMTP_DMARC_EMAIL=env@mx.test
+	run "$REPORT" --domain example.org --from 2025-12-02 --to 2025-12-02
+	assert_success
+	run "$PY" -c '
+import sys, xml.etree.ElementTree as ET
+r = ET.fromstring(sys.stdin.read())
+m = r.find("report_metadata")
+print(m.findtext("org_name"), m.findtext("email"), m.findtext("extra_contact_info"),
+      [x.findtext("identifiers/header_from") for x in r.findall("record")])' <<<"$output"
+	assert_output "Env Org env@mx.test None ['example.org']"
+	run "$REPORT" --domain example.org --from 2025-12-02 --to 2025-12-02 --subdomains \
+		--extra-contact 'https://mx.test/dmarc' --org 'Opt Org'
+	assert_success
+	run "$PY" -c '
+import sys, xml.etree.ElementTree as ET
+r = ET.fromstring(sys.stdin.read())
+m = r.find("report_metadata")
+print(m.findtext("org_name"), m.findtext("email"), m.findtext("extra_contact_info"),
+      [x.findtext("identifiers/header_from") for x in r.findall("record")])' <<<"$output"
+	assert_output "Opt Org env@mx.test https://mx.test/dmarc ['example.org', 'news.example.org']"
 }
