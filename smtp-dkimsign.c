@@ -184,11 +184,12 @@ static int wants_signature(const char **why)
 
 /* ---- files ---- */
 
-/* Reads the whole file (at most max octets) into a NUL-terminated
- * buffer; NULL with errno (EFBIG: larger).  With secret, the file must
- * be a regular file no one but its owner can read or write (EPERM) and
- * *mode gets its mode. */
-static char *slurp(const char *path, size_t max, size_t *len, int secret,
+/* Reads the whole regular file (at most max octets) into a
+ * NUL-terminated buffer; NULL with errno (EFBIG: larger).  Mode bits in
+ * deny (077 for a key: only its owner may read or write it; 022 for the
+ * table: only its owner may change which keys sign) give EPERM; *mode
+ * gets the file's mode. */
+static char *slurp(const char *path, size_t max, size_t *len, mode_t deny,
 		   mode_t *mode)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -201,13 +202,12 @@ static char *slurp(const char *path, size_t max, size_t *len, int secret,
 		return NULL;
 	if (fstat(fd, &st) < 0)
 		goto fail;
-	if (mode)
-		*mode = st.st_mode & 07777;
+	*mode = st.st_mode & 07777;
 	if (!S_ISREG(st.st_mode)) {
 		errno = EINVAL;
 		goto fail;
 	}
-	if (secret && (st.st_mode & 077) != 0) {
+	if ((st.st_mode & deny) != 0) {
 		errno = EPERM;
 		goto fail;
 	}
@@ -471,7 +471,7 @@ static char *load_key(const struct dk_match *k, int *alg)
 	size_t len;
 	mode_t mode = 0;
 	int bits;
-	char *pem = slurp(k->path, KEY_MAX, &len, 1, &mode);
+	char *pem = slurp(k->path, KEY_MAX, &len, 077, &mode);
 
 	if (!pem && errno == EPERM) {
 		say("smtp-dkimsign: key=%s: refused: mode %04o lets others than "
@@ -501,12 +501,18 @@ static int sign_all(const struct msg *m, const char *dom, char **sig,
 	static struct dk_match k[DK_MATCH_MAX];
 	const char *table = var("SMTP_DKIM_KEYS");
 	size_t tlen, bad;
-	char *text = slurp(table, TABLE_MAX, &tlen, 0, NULL);
+	mode_t mode = 0;
+	char *text = slurp(table, TABLE_MAX, &tlen, 022, &mode);
 	char *pem[DK_MATCH_MAX] = { NULL };
 	int alg[DK_MATCH_MAX];
 	DKIM_LIB *lib;
 	int n, rc = QQ_OK;
 
+	if (!text && errno == EPERM) {
+		say("smtp-dkimsign: table=%s: refused: mode %04o lets others than "
+		    "its owner change it (chmod 644)", table, (unsigned)mode);
+		return refuse();
+	}
 	if (!text) {
 		say("smtp-dkimsign: table=%s: %s", table, strerror(errno));
 		return refuse();

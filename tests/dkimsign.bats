@@ -253,6 +253,13 @@ $REFUSED"
 	[ "$status" -eq 71 ]
 	assert_output "smtp-dkimsign: table=$W/none: No such file or directory
 $REFUSED"
+	# a table others may change could point at any key: refused
+	sed -i '$d' "$SMTP_DKIM_KEYS"
+	chmod 664 "$SMTP_DKIM_KEYS"
+	sign_it
+	[ "$status" -eq 71 ]
+	assert_output "smtp-dkimsign: table=$SMTP_DKIM_KEYS: refused: mode 0664 lets others than its owner change it (chmod 644)
+$REFUSED"
 	# an unauthenticated message never reads the table
 	unset SMTP_AUTH_USER
 	SMTP_DKIM_KEYS=$W/none sign_it
