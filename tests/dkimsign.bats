@@ -43,11 +43,16 @@ EOF
 	export SMTP_AUTH_USER=alice
 	unset SMTP_DKIM_SIGN_RELAYCLIENT
 	export FAKE_OUT=$W/out
+	SERVER_PID=
 	KEYS=("rsa2026._domainkey.example.org=$(cat "$K/rsa.txt")"
 	      "ed2026._domainkey.example.org=$(cat "$K/ed.txt")"
 	      "net._domainkey.example.net=$(cat "$K/net.txt")")
 	message From: 'Alice Example <alice@Example.ORG>' >"$W/msg"
 	printf 'Falice@example.org\0Tbob@example.net\0\0' >"$W/env"
+}
+
+teardown() {
+	stop_server
 }
 
 # message NAME: VALUE...: a message as the session hands it on (its
