@@ -6,7 +6,7 @@
 # smtp-session with AUTH -> smtp-dkimsign -> smtp-deliver.
 load helper
 
-SIGN=$SMTP_BUILD/smtp-dkimsign
+SIGN=$TEST_BUILD/smtp-dkimsign
 VERIFY=$BATS_TEST_DIRNAME/clients/dkim_verify.py
 PY=/usr/bin/python3	# Debian's, which has python3-dkim
 REFUSED='451 4.3.5 Message signing is misconfigured here, try again later'
@@ -304,12 +304,15 @@ $REFUSED"
 	[ "$status" -eq 55 ]
 }
 
-@test "dkimsign: the chain over a socket: AUTH with smtplib -> smtp-session -> smtp-dkimsign -> smtp-deliver; dkimpy verifies the Maildir copy" {
+@test "dkimsign: the chain over a socket: AUTH with smtplib -> smtp-session -> smtp-dkimsign -> relay program; dkimpy verifies what it got" {
 	export SMTP_AUTH=optional SMTP_AUTH_PLAINTEXT=1
 	export SMTP_PASSWD=$W/passwd
 	printf 'alice:%s\n' "$(printf '%s\n' Dk1-Secret-Sign | mkpasswd -s -m sha512crypt)" >"$SMTP_PASSWD"
 	chmod 600 "$SMTP_PASSWD"
 	unset SMTP_AUTH_USER
+	# relayed mail (the submission case) through the signer to a fake
+	# relay program; local mail through it to smtp-deliver's Maildir
+	export SMTP_RELAY_DELIVER="$SIGN $FAKES/save"
 	export SMTP_DELIVER="$SIGN $DELIVER"
 	start_inetd
 	run timeout 30 "$PY" - "$PORT" <<'PY'
@@ -327,13 +330,16 @@ PY
 	assert_output '{}
 {}'
 	sessions_done
-	local signed unsigned
-	signed=$(ls "$MAILDIR_ROOT"/elsewhere.test/friend/new/*)
-	unsigned=$(ls "$MAILDIR_ROOT"/example.test/alice/new/*)
-	verify "$signed"
+	verify "$FAKE_OUT.msg"
 	assert_success
 	[ "${#lines[@]}" -eq 2 ]
-	grep -q '^\.leading dot$' "$signed"
+	grep -q '^\.leading dot$' "$FAKE_OUT.msg"
+	grep -qx $'\tby mx.test (smtp-session) with ESMTPA' "$FAKE_OUT.msg"
+	[ "$(tr '\0' '\n' <"$FAKE_OUT.env")" = "Falice@example.org
+Tfriend@elsewhere.test" ]
+	local unsigned
+	unsigned=$(ls "$MAILDIR_ROOT"/example.test/alice/new/*)
 	! grep -q '^DKIM-Signature:' "$unsigned"
+	grep -q '^Subject: signed over the wire$' "$unsigned"
 	grep -q 'smtp-dkimsign: signed d=example.org s=ed2026 a=ed25519-sha256 for=auth' "$LOG"
 }

@@ -5,9 +5,9 @@
 # which calls dmarc_store_append() as smtp-authres does.
 load helper
 
-REPORT=$SMTP_BUILD/smtp-dmarc-report
+REPORT=$TEST_BUILD/smtp-dmarc-report
 PY=/usr/bin/python3
-APPEND=$SMTP_BUILD/tests/tools/dmarc-append
+APPEND=$TEST_BUILD/tests/tools/dmarc-append
 XSD=$BATS_TEST_DIRNAME/data/rfc7489-feedback.xsd
 # 2025-12-02 00:00:00 UTC
 DAY=1764633600
@@ -245,10 +245,10 @@ env_documented() {
 @test "docs: smtp-dmarc-report(8) and smtp-dkimsign(8) give every variable of --help with its default" {
 	run env_documented "$REPORT" "$BATS_TEST_DIRNAME/../man/smtp-dmarc-report.8"
 	assert_success
-	run env_documented "$SMTP_BUILD/smtp-dkimsign" "$BATS_TEST_DIRNAME/../man/smtp-dkimsign.8"
+	run env_documented "$TEST_BUILD/smtp-dkimsign" "$BATS_TEST_DIRNAME/../man/smtp-dkimsign.8"
 	assert_success
 	[ "$("$REPORT" --help | grep -c '^  SMTP_')" -eq 4 ]
-	[ "$("$SMTP_BUILD/smtp-dkimsign" --help | grep -c '^  SMTP_')" -eq 2 ]
+	[ "$("$TEST_BUILD/smtp-dkimsign" --help | grep -c '^  SMTP_')" -eq 2 ]
 }
 
 @test "smtp-dmarc-report: --subdomains takes the From domains below D too; --extra-contact and the environment's org and email" {
