@@ -49,7 +49,7 @@ SESSION_SRCS += auth.c sasl.c
 SESSION_LIBS += -lcrypt
 HDRS = $(wildcard *.h)
 
-PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout
+PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout $(O)/smtp-sendmail
 
 # Debian packages, each one named: tools/deps installs without
 # recommends, so what is only recommended (swaks' libnet-ssleay-perl) is
@@ -65,6 +65,9 @@ DEPS_DEMO  = $(DEPS_BUILD) libssl3 openssl systemd swaks libnet-ssleay-perl
 DEPS_CHECK = $(DEPS_DEMO) clang libclang-rt-14-dev libmaxmind-db-writer-perl \
 	     bats bats-support bats-assert parallel procps ucspi-tcp curl python3 \
 	     whois groff-base strace iproute2 hydra binutils
+# msmtp: tests/sendmail.bats' real sendmail (/usr/bin/msmtp -C file; not
+# msmtp-mta, which would take /usr/sbin/sendmail from a host's MTA)
+DEPS_CHECK += msmtp
 
 .PHONY: all deps deps-build deps-demo deps-check check check-asan demo \
 	install uninstall clean help callgraph \
@@ -86,8 +89,15 @@ $(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h config.h addres
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DELIVER_SRCS) $(LDFLAGS)
 
+# smtp-sendmail: a deliver program that hands the message to the host
+# MTA's sendmail(1) (tests/sendmail.bats)
+SENDMAIL_SRCS = smtp-sendmail.c writeall.c escape.c
+$(O)/smtp-sendmail: $(SENDMAIL_SRCS) writeall.h escape.h
+	@mkdir -p $(O)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SENDMAIL_SRCS) $(LDFLAGS)
+
 help:
-	@echo "make            build smtp-session, smtp-deliver and smtp-lockout"
+	@echo "make            build smtp-session, smtp-deliver, smtp-lockout, smtp-sendmail"
 	@echo "make deps       install the missing Debian packages (deps-build, deps-demo: fewer)"
 	@echo "make demo       run a receiver on 127.0.0.1:2525 (Maildir under ./demo)"
 	@echo "make check      run the bats suite; last line: check: N passed, N failed, N skipped"
@@ -135,8 +145,8 @@ demo: deps-demo all
 # The units' @SBINDIR@ and @SYSCONFDIR@ are filled in; the environment
 # file is installed as an example only, a real one is never touched.
 # The binaries come from $(O) (the tests install the build under test).
-INSTALL_PROGS = smtp-session smtp-deliver smtp-lockout
-INSTALL_MANS  = smtp-session.8 smtp-deliver.8 smtp-lockout.8
+INSTALL_PROGS = smtp-session smtp-deliver smtp-lockout smtp-sendmail
+INSTALL_MANS  = smtp-session.8 smtp-deliver.8 smtp-lockout.8 smtp-sendmail.8
 INSTALL_UNITS = $(sort $(notdir $(wildcard units/*.socket units/*.service units/*.timer)))
 ETCDIR = $(SYSCONFDIR)/smtp-session
 
@@ -165,7 +175,7 @@ uninstall:
 	rmdir $(DESTDIR)$(ETCDIR) 2>/dev/null || true
 
 clean:
-	rm -rf smtp-session smtp-deliver smtp-lockout build-asan tests/.tap.d tests/.asan .callgraph \
+	rm -rf smtp-session smtp-deliver smtp-lockout smtp-sendmail build-asan tests/.tap.d tests/.asan .callgraph \
 		fuzz/build bench/build
 
 # ---- fuzz/: libFuzzer targets (clang), see fuzz/run --------------------

@@ -17,7 +17,7 @@ setup() {
 mk() {
 	make -s -C "$REPO" O="$TEST_BUILD" -o "$TEST_BUILD/smtp-session" \
 		-o "$TEST_BUILD/smtp-deliver" -o "$TEST_BUILD/smtp-lockout" \
-		DESTDIR="$ROOT" "$@"
+		-o "$TEST_BUILD/smtp-sendmail" DESTDIR="$ROOT" "$@"
 }
 
 # Every file and symlink under $ROOT: "MODE path", sorted.
@@ -43,9 +43,11 @@ expected_tree() {
 		echo "644 $5/tmpfiles.d/smtp-session.conf"
 		echo "755 $2/smtp-deliver"
 		echo "755 $2/smtp-lockout"
+		echo "755 $2/smtp-sendmail"
 		echo "755 $2/smtp-session"
 		echo "644 $3/man8/smtp-deliver.8"
 		echo "644 $3/man8/smtp-lockout.8"
+		echo "644 $3/man8/smtp-sendmail.8"
 		echo "644 $3/man8/smtp-session.8"
 	} | sort -k2
 }
@@ -57,10 +59,10 @@ expected_tree() {
 	assert_output "$(expected_tree usr/lib/systemd/system usr/sbin usr/share/man etc usr/lib)"
 	[ "$(stat -c %a "$ROOT/etc/smtp-session")" = 750 ]
 	local p u
-	for p in smtp-session smtp-deliver smtp-lockout; do
+	for p in smtp-session smtp-deliver smtp-lockout smtp-sendmail; do
 		cmp "$TEST_BUILD/$p" "$ROOT/usr/sbin/$p"
 	done
-	for p in smtp-session smtp-deliver smtp-lockout; do
+	for p in smtp-session smtp-deliver smtp-lockout smtp-sendmail; do
 		cmp "$REPO/man/$p.8" "$ROOT/usr/share/man/man8/$p.8"
 	done
 	cmp "$REPO/units/smtp-session.sysusers" "$ROOT/usr/lib/sysusers.d/smtp-session.conf"
