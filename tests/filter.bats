@@ -140,7 +140,7 @@ last_line() {
 	FILTER_SPAM_ACTION=drop run -55 filter "$DELIVER"
 	FILTER_ON_FAILURE=ignore run -55 filter "$DELIVER"
 	TMPDIR=$T/no-such-dir run -53 filter "$DELIVER"
-	assert_output "spamc-filter: cannot make temporary files in $T/no-such-dir"
+	last_line "spamc-filter: cannot make temporary files in $T/no-such-dir"
 	[ "$(delivered_count)" -eq 0 ]
 }
 
