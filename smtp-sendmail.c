@@ -35,10 +35,11 @@
  * DIAGNOSTICS
  *	Exit status per qmail-queue(8): 0 accepted by the host MTA; 11 and
  *	31 permanent; 51, 53, 54, 55, 71, 74, 81, 91 temporary.  A failure
- *	writes "smtp-sendmail: <reason>" on stderr; on exit 31 and 71 it
- *	is followed by a last line the session answers the client with,
- *	"554 5.x.x text" or "451 4.x.x text" (no control octets, at most
- *	REPLY_MAX octets).  Addresses in diagnostics are escaped (escape.c).
+ *	writes "smtp-sendmail: <reason>" on stderr.  When sendmail failed
+ *	(and for a bad address or too many recipients) a last line follows
+ *	that the session answers the client with, "554 5.x.x text" or
+ *	"451 4.x.x text" of the exit status's class (no control octets, at
+ *	most REPLY_MAX octets).  Addresses in diagnostics are escaped (escape.c).
  */
 
 #ifndef _GNU_SOURCE
@@ -83,16 +84,16 @@
 #define ESC_MAX         (4 * ADDR_MAX + 8)
 #define EXIT_NOEXEC     127	/* the child could not exec PROGRAM */
 
-/* qmail-queue(8) exit codes (and the two of the custom-reply protocol). */
+/* qmail-queue(8) exit codes: 11-40 permanent, the others temporary. */
 enum qq_code {
 	QQ_OK      = 0,
 	QQ_TOOLONG = 11,	/* address too long */
-	QQ_PERM    = 31,	/* permanently refused; last line: 5xx reply */
+	QQ_PERM    = 31,	/* permanently refused */
 	QQ_NOMEM   = 51,
 	QQ_WRITE   = 53,	/* cannot spool a piped message */
 	QQ_READ    = 54,	/* cannot read the message or the envelope */
 	QQ_CONFIG  = 55,	/* our command line */
-	QQ_TEMP    = 71,	/* temporarily refused; last line: 4xx reply */
+	QQ_TEMP    = 71,	/* temporarily refused */
 	QQ_COMM    = 74,	/* communication with the mail server failed */
 	QQ_BUG     = 81,
 	QQ_FORMAT  = 91,	/* envelope format error */
@@ -119,17 +120,20 @@ static const struct {
 	  "Host MTA cannot read the message" },
 	{ EX_UNAVAILABLE, QQ_TEMP, 451, "4.3.0", "EX_UNAVAILABLE",
 	  "Host MTA unavailable" },
-	{ EX_SOFTWARE,    QQ_BUG,  451, "4.3.0", "EX_SOFTWARE", NULL },
+	{ EX_SOFTWARE,    QQ_BUG,  451, "4.3.0", "EX_SOFTWARE",
+	  "Host MTA internal error" },
 	{ EX_OSERR,       QQ_TEMP, 451, "4.3.0", "EX_OSERR",
 	  "Host MTA system error" },
 	{ EX_OSFILE,      QQ_TEMP, 451, "4.3.5", "EX_OSFILE",
 	  "Host MTA system file missing" },
 	{ EX_CANTCREAT,   QQ_TEMP, 451, "4.3.1", "EX_CANTCREAT",
 	  "Host MTA cannot queue the message" },
-	{ EX_IOERR,       QQ_COMM, 451, "4.4.2", "EX_IOERR", NULL },
+	{ EX_IOERR,       QQ_COMM, 451, "4.4.2", "EX_IOERR",
+	  "Host MTA I/O error" },
 	{ EX_TEMPFAIL,    QQ_TEMP, 451, "4.3.0", "EX_TEMPFAIL",
 	  "Host MTA temporarily refused the message" },
-	{ EX_PROTOCOL,    QQ_COMM, 451, "4.5.0", "EX_PROTOCOL", NULL },
+	{ EX_PROTOCOL,    QQ_COMM, 451, "4.4.2", "EX_PROTOCOL",
+	  "Host MTA protocol error" },
 	{ EX_NOPERM,      QQ_TEMP, 451, "4.3.5", "EX_NOPERM",
 	  "Host MTA permission denied" },
 	{ EX_CONFIG,      QQ_TEMP, 451, "4.3.5", "EX_CONFIG",
@@ -173,8 +177,9 @@ static int fail(int code, const char *fmt, ...)
 	return code;
 }
 
-/* The line the session answers with (exit 31 and 71 only): "smtp
- * enh text".  Octets outside printable ASCII become '?' and the line is
+/* The line the session answers with, "smtp enh text": smtp-session
+ * takes a failing program's last stderr line as its reply when the
+ * class (5 or 4) matches the exit status's.  Octets outside printable ASCII become '?' and the line is
  * cut at REPLY_MAX - 1, so whatever goes into text cannot break the
  * client's reply. */
 static int with_reply(int code, int smtp, const char *enh, const char *fmt,
@@ -238,7 +243,7 @@ static const char usage_text[] =
 	"  74  sendmail exit 74 or 76 (I/O, protocol)\n"
 	"  81  sendmail exit 70 (internal error), or ours\n"
 	"  91  envelope format error\n"
-	"On 31 and 71 the last stderr line is the SMTP reply.\n";
+	"When sendmail failed, the last stderr line is the SMTP reply.\n";
 
 static int print_text(const char *text, bool *done)
 {
@@ -667,8 +672,6 @@ static int map_status(const struct plan *p, int status)
 			continue;
 		(void)fail(exit_table[i].code, "%s exited %d (%s)", prog,
 			   status, exit_table[i].name);
-		if (exit_table[i].text == NULL)
-			return exit_table[i].code;
 		return with_reply(exit_table[i].code, exit_table[i].smtp,
 				  exit_table[i].enh, "%s (sendmail exit %d)",
 				  exit_table[i].text, status);
@@ -764,7 +767,7 @@ static int std_fds_open(void)
 	return 0;
 }
 
-/* "smtp-sendmail: reason", then on 31 and 71 the reply line last. */
+/* "smtp-sendmail: reason", then the reply line, if any, last. */
 static void print_error(int code)
 {
 	char line[ERR_MAX + REPLY_MAX + 64];
