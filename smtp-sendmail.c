@@ -680,33 +680,47 @@ static int map_status(const struct plan *p, int status)
 			  "4.3.0", "Host MTA failed (sendmail exit %d)", status);
 }
 
-/* Starts sendmail on msgfd, relays its output, enforces the deadline,
- * reaps it and maps its status. */
-static int run_sendmail(const struct plan *p, char **argv, int msgfd)
+/* Forks the child that execs sendmail; *outfd reads its output.  -1
+ * (errno set) when there is no pipe or no process. */
+static pid_t spawn(char **argv, int msgfd, int *outfd)
 {
-	int outp[2], pidfd;
+	int outp[2];
 	struct run r = { .msgfd = msgfd, .argv = argv, .parent = getpid() };
-	struct relay o = { .fd = -1 };
 	pid_t pid;
-	bool done;
-	int status;
 
 	if (pipe2(outp, O_CLOEXEC) == -1)
-		return fail(QQ_NOMEM, "pipe: %s", strerror(errno));
+		return -1;
 	r.outfd = outp[1];
 	pid = fork();
 	if (pid == 0)
 		exec_child(&r);
 	close_fd(&outp[1]);
-	o.fd = outp[0];
+	*outfd = outp[0];
 	if (pid < 0) {
-		close_fd(&o.fd);
-		return with_reply(fail(QQ_TEMP, "fork: %s", strerror(errno)),
-				  451, "4.3.0", "Host MTA cannot be run");
+		close_fd(outfd);
+		return -1;
 	}
 	(void)setpgid(pid, pid);	/* both sides: no race with kill() */
+	(void)fcntl(*outfd, F_SETFL, O_NONBLOCK);
+	return pid;
+}
+
+/* Runs sendmail on msgfd, relays its output, enforces the deadline,
+ * reaps it and maps its status. */
+static int run_sendmail(const struct plan *p, char **argv, int msgfd)
+{
+	struct relay o = { .fd = -1 };
+	pid_t pid = spawn(argv, msgfd, &o.fd);
+	int pidfd, status, err = 0;
+	bool done;
+
+	if (pid < 0)
+		return with_reply(fail(QQ_TEMP, "cannot start %s: %s",
+				       esc(p->program), strerror(errno)),
+				  451, "4.3.0", "Host MTA cannot be run");
 	pidfd = pidfd_open(pid, 0);
-	(void)fcntl(o.fd, F_SETFL, O_NONBLOCK);
+	if (pidfd < 0)
+		err = errno;
 	done = pidfd >= 0 &&
 	       supervise(pidfd, &o, now_ms() + (long long)p->timeout * 1000);
 	if (!done) {
@@ -717,6 +731,10 @@ static int run_sendmail(const struct plan *p, char **argv, int msgfd)
 	status = reap(pid);
 	close_fd(&o.fd);
 	relay_end(&o);
+	if (err != 0)
+		return with_reply(fail(QQ_TEMP, "cannot watch %s: pidfd_open: "
+				       "%s", esc(p->program), strerror(err)),
+				  451, "4.3.0", "Host MTA cannot be run");
 	if (!done)
 		return with_reply(fail(QQ_TEMP, "%s killed after %u s",
 				       esc(p->program), p->timeout),
