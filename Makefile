@@ -185,7 +185,7 @@ FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Wall -Wextra
-FUZZ_TARGETS  = path data cmdline sasl auth config deliver_path msgid sha256
+FUZZ_TARGETS  = path data cmdline sasl auth config deliver_path msgid sha256 sendmail_env
 FUZZ_EXTRA_path         = address.c mailbox.c
 FUZZ_EXTRA_data         = data.c
 FUZZ_EXTRA_cmdline      = io.c
@@ -195,8 +195,9 @@ FUZZ_EXTRA_config       = config.c -Dstrdup=fuzz_strdup -Dfree=fuzz_free
 FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c config.c address.c -Dmain=smtp_deliver_main
 FUZZ_EXTRA_msgid        = msgid.c
 FUZZ_EXTRA_sha256       = sha256.c -lcrypto
+FUZZ_EXTRA_sendmail_env = writeall.c escape.c -Dmain=smtp_sendmail_main
 
-fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/b64_ref.h $(SESSION_SRCS) smtp-deliver.c $(HDRS)
+fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/b64_ref.h $(SESSION_SRCS) smtp-deliver.c smtp-sendmail.c $(HDRS)
 	@mkdir -p fuzz/build
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_EXTRA_$*)
 

@@ -32,3 +32,4 @@ smoke() {
 @test "fuzz: deliver_path (smtp-deliver address to Maildir path)" { smoke deliver_path; }
 @test "fuzz: msgid (the Message-ID header, streamed, against a reference)" { smoke msgid; }
 @test "fuzz: sha256 (sha256.c against OpenSSL)" { smoke sha256; }
+@test "fuzz: sendmail_env (smtp-sendmail envelope to sendmail command line)" { smoke sendmail_env; }
