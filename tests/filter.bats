@@ -146,6 +146,9 @@ last_line() {
 
 @test "filter: killed while scanning, it leaves no temporary file" {
 	message 'HANG-MARKER'
+	# an argument of this test's scanner alone (tests run in parallel)
+	local mark=scan-$$-$RANDOM
+	export FILTER_SCANNER="$FAKES/scanner $mark"
 	"$FILTER" "$DELIVER" < "$T/msg" 1< "$T/env" 2>/dev/null &
 	local pid=$! i st=0
 	for i in $(seq 50); do [ -n "$(ls -A "$TMPDIR")" ] && break; sleep 0.1; done
@@ -157,7 +160,7 @@ last_line() {
 	no_temp_files
 	# the scanner went with it
 	sleep 0.2
-	run pgrep -f "$FAKES/scanner"
+	run pgrep -f "scanner $mark"
 	assert_failure
 }
 

@@ -169,16 +169,18 @@ last_line() {
 @test "sendmail: killed with the bridge (a session timeout): no sendmail is left" {
 	envelope 's@client.test' 'a@example.test'
 	export FAKE_MARK=sendmail-orphan-$$-$RANDOM FAKE_SLEEP=60
-	"$BRIDGE" "$FAKE" < "$T/msg" 1< "$T/env" 2>/dev/null &
+	# -X MARK: an argument of this test's fake alone (tests run in
+	# parallel, other fakes run at the same time)
+	"$BRIDGE" "$FAKE" -X "$FAKE_MARK" < "$T/msg" 1< "$T/env" 2>/dev/null &
 	local pid=$! i
 	for i in $(seq 50); do pgrep -f "^$FAKE_MARK" >/dev/null && break; sleep 0.1; done
-	run pgrep -f "$FAKES/sendmail"
+	run pgrep -f "sendmail -X $FAKE_MARK"
 	assert_success
 	kill -KILL "$pid"
 	wait "$pid" || true
 	sleep 0.3
 	# the fake itself died with the bridge (PR_SET_PDEATHSIG) ...
-	run pgrep -f "$FAKES/sendmail"
+	run pgrep -f "sendmail -X $FAKE_MARK"
 	assert_failure
 	pkill -f "^$FAKE_MARK" || true   # ... its own child is its business
 }
