@@ -40,7 +40,7 @@ assert_copy() {
 	local f
 	f=$(delivered "$1")
 	[ -n "$f" ] && [ "$(printf '%s\n' "$f" | wc -l)" -eq 1 ] || { echo "copies for $1: $f" >&2; return 1; }
-	{ printf 'Return-Path: <sender@client.test>\nDelivered-To: <%s>\n%s\n' "$1" "$2"; cat "$T/msg"; } |
+	{ printf 'Return-Path: <sender@client.test>\nDelivered-To: %s\n%s\n' "$1" "$2"; cat "$T/msg"; } |
 		cmp - "$f"
 }
 
@@ -229,7 +229,7 @@ last_line() {
 
 @test "filter: in front of smtp-sendmail: the scanned message reaches sendmail" {
 	message 'hello'
-	run -0 filter "$SMTP_BUILD/smtp-sendmail" "$FAKES/sendmail"
+	run -0 filter "$TEST_BUILD/smtp-sendmail" "$FAKES/sendmail"
 	{ printf 'X-Spam-Filter: ham\nX-Fake-Scanner: ham\n'; cat "$T/msg"; } | cmp - "$FAKE_OUT.stdin"
 	assert_equal "$(tr '\0' ' ' < "$FAKE_OUT.argv")" "$FAKES/sendmail -i -f sender@client.test -- a@example.test b@example.test "
 	no_temp_files
