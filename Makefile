@@ -37,6 +37,10 @@ SESSION_SRCS += writeall.c escape.c
 # mailbox.c: smtp-deliver's rule for a fileable recipient, applied at RCPT
 SESSION_SRCS += mailbox.c
 SESSION_SRCS += gate.c geoip.c lockout.c
+# lockout-redis.c: the lockout in a Redis server (SMTP_LOCKOUT_REDIS);
+# libhiredis is dlopen()ed by SONAME when that is set (see its header):
+# headers only here, no -lhiredis
+SESSION_SRCS += lockout-redis.c
 SESSION_LIBS = $(shell pkg-config --libs libmaxminddb)
 # tls.c: the only user of OpenSSL, which it dlopen()s by SONAME only when
 # TLS is used (see its header): headers only here, no -lssl -lcrypto, so
@@ -60,7 +64,8 @@ PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout $(O)/smtp-sendmail
 # build: cc, headers, pkg-config; demo: libssl3 is dlopen()ed (tls.c),
 # openssl makes the certificate, systemd has systemd-socket-activate,
 # swaks is README's client; check: what tests/ and fuzz/ run.
-DEPS_BUILD = make gcc libc6-dev pkg-config libssl-dev libcrypt-dev libmaxminddb-dev
+DEPS_BUILD = make gcc libc6-dev pkg-config libssl-dev libcrypt-dev libmaxminddb-dev \
+	     libhiredis-dev
 DEPS_DEMO  = $(DEPS_BUILD) libssl3 openssl systemd swaks libnet-ssleay-perl
 DEPS_CHECK = $(DEPS_DEMO) clang libclang-rt-14-dev libmaxmind-db-writer-perl \
 	     bats bats-support bats-assert parallel procps ucspi-tcp curl python3 \
@@ -68,6 +73,9 @@ DEPS_CHECK = $(DEPS_DEMO) clang libclang-rt-14-dev libmaxmind-db-writer-perl \
 # msmtp: tests/sendmail.bats' real sendmail (/usr/bin/msmtp -C file; not
 # msmtp-mta, which would take /usr/sbin/sendmail from a host's MTA)
 DEPS_CHECK += msmtp
+# tests/lockout-redis.bats' real Redis (redis-cli from redis-tools);
+# libhiredis0.14 is dlopen()ed by lockout-redis.c (SMTP_LOCKOUT_REDIS)
+DEPS_CHECK += redis-server redis-tools libhiredis0.14
 
 .PHONY: all deps deps-build deps-demo deps-check check check-asan demo \
 	install uninstall clean help callgraph \
@@ -80,9 +88,9 @@ $(O)/smtp-session: $(SESSION_SRCS) $(HDRS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SESSION_SRCS) $(LDFLAGS) $(SESSION_LIBS)
 
 # config.c: the SMTP_LOCKOUT_* variables, read as the sessions read them
-$(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h config.c config.h
+$(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h lockout-redis.c lockout-redis.h config.c config.h
 	@mkdir -p $(O)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-lockout.c lockout.c config.c $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-lockout.c lockout.c lockout-redis.c config.c $(LDFLAGS)
 
 DELIVER_SRCS = smtp-deliver.c mailbox.c writeall.c escape.c config.c address.c
 $(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h config.h address.h
