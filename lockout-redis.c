@@ -363,7 +363,7 @@ struct lockout_redis *lockout_redis_open(const struct lockout_redis_conf *rc,
 	}
 	return r;
 malformed:
-	snprintf(err, errlen, "SMTP_LOCKOUT_REDIS: '%.64s' is not "
+	snprintf(err, errlen, "'%.64s' is not "
 		 "redis://IP[:PORT][/DB] or unix:/PATH[?db=DB]", rc->url);
 	return NULL;
 }
