@@ -233,8 +233,11 @@ bench/build/%: bench/%.c
 	@mkdir -p bench/build
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
+# lockout-redis.sh: the Redis lockout store's connect-time cost next to
+# the state file's (a private redis-server on loopback)
 bench: all $(BENCH_BIN)
 	@./bench/run
+	@./bench/lockout-redis.sh
 
 # ---- audit: testssl.sh and nmap smtp-open-relay against a loopback demo ----
 # Not part of check or CI (a few minutes); installs its own tools.

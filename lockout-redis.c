@@ -383,6 +383,8 @@ static bool append(struct lockout_redis *r, int argc, const char **argv)
 {
 	size_t len[16];
 
+	if (argc > 16)
+		return false;
 	for (int i = 0; i < argc; i++)
 		len[i] = strlen(argv[i]);
 	return H.redisAppendCommandArgv(r->c, argc, argv, len) == REDIS_OK;
@@ -468,6 +470,10 @@ static redisReply *run_script(struct lockout_redis *r, const char *text,
 	const char *cmd[12] = { "EVALSHA", sha };
 	redisReply *rep = NULL;
 
+	if (argc > 10) {
+		snprintf(err, errlen, "redis %s: too many script arguments", r->where);
+		return NULL;
+	}
 	memcpy(cmd + 2, argv, (size_t)argc * sizeof *argv);
 	if (sha)
 		rep = command(r, argc + 2, cmd, err, errlen);

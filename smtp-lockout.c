@@ -27,6 +27,7 @@
  *	opened or is corrupt, or the Redis server cannot be reached or
  *	refuses (the reason on stderr).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,10 @@ int main(int argc, char **argv)
 	int opt, rc = 0;
 	unsigned char key[16];
 
+	/* a Redis server that closes the connection must not kill us
+	 * mid-write: the write fails and the reason is printed */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return EXIT_FILE;
 	while ((opt = getopt(argc, argv, "f:h")) != -1) {
 		if (opt == 'f') {
 			file = optarg;

@@ -20,7 +20,7 @@ AUTH_BAD='535 5.7.8 Authentication credentials invalid'
 AUTH_TEMP='454 4.7.0 Temporary authentication failure'
 LOCKED='421 4.7.0 mx.test Too many failed logins, try again later'
 
-# ---- the server: one per file, on a free loopback port -----------------
+# ---- the server: one per test, on a free loopback port -----------------
 
 redis_cli() {
 	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --no-auth-warning "$@"
@@ -57,17 +57,8 @@ redis_stop() {
 }
 
 setup_file() {
-	REDIS_DIR=$(mktemp -d /tmp/smtp-redis.XXXXXX)
-	REDIS_PORT=$(free_port)
-	export REDIS_DIR REDIS_PORT
-	redis_start
 	printf 'bob:%s\n' "$(printf '%s\n' "$PW_BOB" | mkpasswd -s -m sha512crypt)" \
 		> "$BATS_FILE_TMPDIR/passwd"
-}
-
-teardown_file() {
-	redis_stop
-	rm -rf "$REDIS_DIR"
 }
 
 setup() {
@@ -79,9 +70,11 @@ setup() {
 		SMTP_LOCKOUT_SLOTS SMTP_LOCKOUT_REDIS_PASSWORD_FILE \
 		SMTP_LOCKOUT_REDIS_TIMEOUT SMTP_LOCKOUT_REDIS_FALLBACK \
 		SMTP_LOCKOUT_FILE
-	# a test that stopped the server gets it back
-	[ "$(redis_cli ping 2>/dev/null)" = PONG ] || redis_start
-	redis_cli flushall >/dev/null
+	# each test its own server (bats runs the tests of a file in
+	# parallel): a short directory, for the unix socket's path
+	REDIS_DIR=$(mktemp -d /tmp/smtp-redis.XXXXXX)
+	REDIS_PORT=$(free_port)
+	redis_start
 	export SMTP_AUTH=optional SMTP_AUTH_PLAINTEXT=1 SMTP_AUTH_FAIL_DELAY=100
 	export SMTP_PASSWD=$BATS_TEST_TMPDIR/passwd
 	install -m 600 "$BATS_FILE_TMPDIR/passwd" "$SMTP_PASSWD"
@@ -103,8 +96,8 @@ teardown() {
 		kill "$SESSION_PID" 2>/dev/null || true
 		wait "$SESSION_PID" 2>/dev/null || true
 	fi
-	# a stopped (SIGSTOP) server must not hang the next test
-	kill -CONT "$(cat "$REDIS_DIR/pid" 2>/dev/null)" 2>/dev/null || true
+	redis_stop
+	rm -rf "$REDIS_DIR"
 }
 
 # on A|B CMD...: CMD as a process of host A or B: its own spool, Maildir
