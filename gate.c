@@ -22,8 +22,9 @@
  *	cannot be reached, answers late or refuses is logged with the
  *	reason (lockout_error ... fallback=none|file); with
  *	SMTP_LOCKOUT_REDIS_FALLBACK=file the session then uses
- *	SMTP_LOCKOUT_FILE from that operation on (retried there).  A GeoIP database that cannot be opened is
- *	logged; without it there is no country ("--") and no country policy.
+ *	SMTP_LOCKOUT_FILE from that operation on (retried there).  A GeoIP
+ *	database that cannot be opened is logged; without it there is no
+ *	country ("--") and no country policy.
  */
 #include <poll.h>
 #include <stdio.h>
