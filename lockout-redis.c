@@ -355,7 +355,10 @@ struct lockout_redis *lockout_redis_open(const struct lockout_redis_conf *rc,
 		return NULL;
 	r->c = port ? H.redisConnectWithTimeout(host, port, tv)
 		    : H.redisConnectUnixWithTimeout(r->where, tv);
-	if (!r->c || r->c->err || H.redisSetTimeout(r->c, tv) != REDIS_OK) {
+	/* hiredis 0.14 makes its socket without SOCK_CLOEXEC: the deliver
+	 * program and checkpassword must not inherit the connection */
+	if (!r->c || r->c->err || H.redisSetTimeout(r->c, tv) != REDIS_OK ||
+	    fcntl(r->c->fd, F_SETFD, FD_CLOEXEC) < 0) {
 		snprintf(err, errlen, "redis %s: %s", r->where,
 			 r->c ? r->c->errstr : "out of memory");
 		lockout_redis_close(r);

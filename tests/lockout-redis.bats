@@ -479,6 +479,32 @@ open_session() {
 	! grep -q lockout_error "$LOG"
 }
 
+@test "the Redis connection is not inherited by the deliver program (close-on-exec)" {
+	cat > "$BATS_TEST_TMPDIR/fds.sh" <<'SH'
+#!/bin/sh
+cat > /dev/null
+cat <&1 > /dev/null
+ls -l /proc/$$/fd/ > "$FDS"
+SH
+	chmod +x "$BATS_TEST_TMPDIR/fds.sh"
+	export SMTP_DELIVER=$BATS_TEST_TMPDIR/fds.sh FDS=$BATS_TEST_TMPDIR/fds
+	run smtp <<IN
+EHLO client.test
+MAIL FROM:<a@sender.test>
+RCPT TO:<bob@example.test>
+DATA
+hi
+.
+QUIT
+IN
+	assert_line --regexp '^250 2\.0\.0 Ok: queued as '
+	cat "$FDS"
+	# the session's own connection is a pipe here: any socket is Redis
+	run grep -c 'socket:' "$FDS"
+	assert_output 0
+	! grep -q lockout_error "$LOG"
+}
+
 # ---- faults ----------------------------------------------------------------
 
 assert_tempfail_then_delivered() {
