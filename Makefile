@@ -63,9 +63,7 @@ PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout $(O)/smtp-sendmail
 # a fresh Debian 12 (see HACKING.md).
 # build: cc, headers, pkg-config; demo: libssl3 is dlopen()ed (tls.c),
 # openssl makes the certificate, systemd has systemd-socket-activate,
-# swaks is README's client; check: what tests/ and fuzz/ run
-# (redis-server and redis-tools for lockout-redis.bats; libhiredis0.14
-# is dlopen()ed by lockout-redis.c when SMTP_LOCKOUT_REDIS is set).
+# swaks is README's client; check: what tests/ and fuzz/ run.
 DEPS_BUILD = make gcc libc6-dev pkg-config libssl-dev libcrypt-dev libmaxminddb-dev \
 	     libhiredis-dev
 DEPS_DEMO  = $(DEPS_BUILD) libssl3 openssl systemd swaks libnet-ssleay-perl
