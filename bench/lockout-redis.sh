@@ -12,13 +12,13 @@
 #      instead of dlopen()ing it (why lockout-redis.c dlopen()s).
 #   3. The server's own time per EVALSHA (INFO commandstats).
 #
-# Usage: bench/lockout-redis.sh (after `make`; SMTP_BUILD names another
+# Usage: bench/lockout-redis.sh (after `make`; TEST_BUILD names another
 # build directory).  RUNS (default 300) and ENTRIES (100000) can be set.
 # Needs redis-server and redis-tools (make deps), valgrind for part 2
 # (skipped with a note when missing).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-build=${SMTP_BUILD:-$top}
+build=${TEST_BUILD:-$top}
 SESSION=$build/smtp-session
 RUNS=${RUNS:-300}
 ENTRIES=${ENTRIES:-100000}

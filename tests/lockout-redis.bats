@@ -9,7 +9,7 @@
 # ports.
 load helper
 
-LOCKOUT=$SMTP_BUILD/smtp-lockout
+LOCKOUT=$TEST_BUILD/smtp-lockout
 RACE=$BATS_TEST_DIRNAME/clients/auth_race.py
 
 PW_BOB=Rd4-Secret-Bob
