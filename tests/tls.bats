@@ -151,7 +151,7 @@ $EHLO_TLS
 221 2.0.0 mx.test Bye
 EOF close_notify"
 	wait_sessions 1
-	run grep -E ' tls id=[0-9a-f]{16} client=127\.0\.0\.1 .*version=TLSv1\.3 cipher=TLS_[A-Z0-9_]+ bits=(128|256) resumed=no$' "$LOG"
+	run grep -E ' tls id=[0-9a-f]{16} client=127\.0\.0\.1 .*version=TLSv1\.3 cipher=TLS_[A-Z0-9_]+ bits=(128|256) cert_loads=1 resumed=no$' "$LOG"
 	assert_success
 	grep -q '^Child .* died with code 0$' "$LOG"
 }
