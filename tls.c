@@ -13,7 +13,10 @@
  *	research/tech-brief.md section 4).  Then: one SSL_CTX per process,
  *	TLS 1.2 and 1.3 only, no compression, no renegotiation, groups
  *	X25519:P-256:P-384, ECDHE+AEAD ciphers for TLS 1.2 (OpenSSL's TLS 1.3
- *	defaults), the full chain from SMTP_TLS_CERT, session cache off.
+ *	defaults), the full chain from SMTP_TLS_CERT, session cache off,
+ *	openssl.cnf not read (ossl_init()).  Certificate and key are read
+ *	at STARTTLS but parsed only for a full handshake (cert_cb(), below):
+ *	a resumed session never pays for them.
  *	The handshake runs non-blocking and io_wait() bounds it by
  *	SMTP_TIMEOUT as a whole.  Afterwards io.c reads and writes through
  *	the io_transport below (-2 = would block; wants() tells poll what
@@ -57,10 +60,11 @@
  *	OpenSSL cipher name): it goes into the Received header
  *	("with ESMTPS (TLS1.3 ...)", message.c) and SMTP_TLS of the deliver
  *	program (queue.c).  A "tls" log event carries version, cipher, bits
- *	and whether the session was resumed.
+ *	whether the session was resumed, and cert_loads= (how often
+ *	cert_cb() ran: 1 for a full handshake, 0 for a resumed one).
  *
  * OPENSSL SURFACE (all in this file, resolved with dlsym into O)
- *	The functions used, 43 in all (CRYPTO_FUNCS and SSL_FUNCS below):
+ *	The functions used (CRYPTO_FUNCS, SSL_FUNCS and STRINGS_FUNCS below):
  *	libssl: OPENSSL_init_ssl, TLS_server_method, SSL_CTX_new, SSL_CTX_free,
  *	SSL_CTX_ctrl (behind the macros SSL_CTX_set_min_proto_version,
  *	SSL_CTX_set_mode, SSL_CTX_set1_groups_list,
@@ -72,16 +76,24 @@
  *	SSL_new, SSL_set_rfd, SSL_set_wfd, SSL_accept, SSL_get_error,
  *	SSL_read_ex, SSL_write_ex, SSL_pending, SSL_shutdown, SSL_get_version,
  *	SSL_get_current_cipher, SSL_CIPHER_get_name, SSL_CIPHER_get_bits,
- *	SSL_session_reused.
- *	libcrypto: ERR_clear_error, ERR_peek_last_error, ERR_error_string_n
+ *	SSL_session_reused, SSL_CTX_set_cert_cb, SSL_use_cert_and_key,
+ *	ERR_load_SSL_strings.
+ *	libcrypto: OPENSSL_init_crypto, ERR_clear_error, ERR_peek_last_error, ERR_error_string_n
  *	(ERR_GET_LIB/ERR_GET_REASON are macros), RAND_bytes, EVP_aes_256_cbc,
  *	EVP_EncryptInit_ex, EVP_DecryptInit_ex, EVP_MAC_CTX_set_params,
  *	OSSL_PARAM_construct_octet_string, OSSL_PARAM_construct_utf8_string,
  *	OSSL_PARAM_construct_end, X509_get0_notBefore, X509_get0_notAfter,
- *	X509_cmp_time, ASN1_TIME_to_tm.
+ *	X509_cmp_time, ASN1_TIME_to_tm, and for cert_cb(): BIO_new_mem_buf,
+ *	BIO_free, PEM_read_bio_X509_AUX, PEM_read_bio_X509, X509_free,
+ *	X509_get0_pubkey, EVP_PKEY_get0_type_name, EVP_PKEY_free,
+ *	OSSL_DECODER_CTX_new_for_pkey, OSSL_DECODER_from_data,
+ *	OSSL_DECODER_CTX_free, OPENSSL_sk_new_null, OPENSSL_sk_push,
+ *	OPENSSL_sk_pop_free (behind the sk_X509_* macros); the
+ *	ERR_load_*_strings of STRINGS_FUNCS.
  *
  * LIMITS
- *	TICKET_KEYS_MAX keys in the file (4096 octets at most); the handshake
+ *	TICKET_KEYS_MAX keys in the file (4096 octets at most); certificate
+ *	and key files of PEM_FILE_MAX (64 KiB) each at most; the handshake
  *	within SMTP_TIMEOUT (and what is left of SMTP_SESSION_TIMEOUT).
  *
  * DIAGNOSTICS
@@ -90,8 +102,12 @@
  *	then as for a certificate that cannot be loaded (below).
  *	A failed handshake (including a timeout or garbage instead of a
  *	ClientHello) logs "tls_error" with OpenSSL's reason and ends the
- *	session: nothing can be replied.  A certificate or key that cannot
- *	be loaded at STARTTLS: "tls_error" and "454 4.7.0".  A ticket key
+ *	session: nothing can be replied.  A certificate or key file that
+ *	cannot be read at STARTTLS: "tls_error" stage=setup file=... and
+ *	"454 4.7.0".  One that does not parse, or a key that does not match
+ *	the certificate: "tls_error" stage=certificate file=... when a full
+ *	handshake needs it, and that handshake fails (an internal_error
+ *	alert; --check-config finds both beforehand).  A ticket key
  *	file that cannot be used: "tls_error" and no tickets (sessions go
  *	on).  --check-config reports unreadable files, a key that does not
  *	match the certificate and an unusable ticket key file as problems,
