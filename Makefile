@@ -41,16 +41,19 @@ SESSION_SRCS += gate.c geoip.c lockout.c
 # libhiredis is dlopen()ed by SONAME when that is set (see its header):
 # headers only here, no -lhiredis
 SESSION_SRCS += lockout-redis.c
-SESSION_LIBS = $(shell pkg-config --libs libmaxminddb)
+# dlib.c: libmaxminddb (geoip.c) and libcrypt (auth.c) are dlopen()ed by
+# SONAME when first needed, not linked (a plain session maps neither);
+# their -dev packages are still needed for the headers.
+SESSION_SRCS += dlib.c
+CPPFLAGS += $(shell pkg-config --cflags libmaxminddb)
 # tls.c: the only user of OpenSSL, which it dlopen()s by SONAME only when
 # TLS is used (see its header): headers only here, no -lssl -lcrypto, so
 # a plain session does not pay the loader for them.  dlopen is in glibc
 # 2.34+'s libc (-ldl not needed).
 SESSION_SRCS += tls.c
 CPPFLAGS += $(shell pkg-config --cflags libssl libcrypto)
-# auth.c: crypt_rn(3) from libxcrypt
+# auth.c: crypt_rn(3) from libxcrypt (dlopen()ed, see dlib.c)
 SESSION_SRCS += auth.c sasl.c
-SESSION_LIBS += -lcrypt
 HDRS = $(wildcard *.h)
 
 PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout $(O)/smtp-sendmail
@@ -61,12 +64,13 @@ PROGS = $(O)/smtp-session $(O)/smtp-deliver $(O)/smtp-lockout $(O)/smtp-sendmail
 # dependency brings it.  Not named: priority required (coreutils,
 # util-linux...), on every Debian.  tools/fresh-root proves each list on
 # a fresh Debian 12 (see HACKING.md).
-# build: cc, headers, pkg-config; demo: libssl3 is dlopen()ed (tls.c),
+# build: cc, headers, pkg-config; demo: libssl3, libmaxminddb0 and
+# libcrypt1 are dlopen()ed (tls.c, dlib.c),
 # openssl makes the certificate, systemd has systemd-socket-activate,
 # swaks is README's client; check: what tests/ and fuzz/ run.
 DEPS_BUILD = make gcc libc6-dev pkg-config libssl-dev libcrypt-dev libmaxminddb-dev \
 	     libhiredis-dev
-DEPS_DEMO  = $(DEPS_BUILD) libssl3 openssl systemd swaks libnet-ssleay-perl
+DEPS_DEMO  = $(DEPS_BUILD) libssl3 libmaxminddb0 libcrypt1 openssl systemd swaks libnet-ssleay-perl
 DEPS_CHECK = $(DEPS_DEMO) clang libclang-rt-14-dev libmaxmind-db-writer-perl \
 	     bats bats-support bats-assert parallel procps ucspi-tcp curl python3 \
 	     whois groff-base strace iproute2 hydra binutils
@@ -85,7 +89,7 @@ all: $(PROGS)
 
 $(O)/smtp-session: $(SESSION_SRCS) $(HDRS)
 	@mkdir -p $(O)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SESSION_SRCS) $(LDFLAGS) $(SESSION_LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SESSION_SRCS) $(LDFLAGS)
 
 # config.c: the SMTP_LOCKOUT_* variables, read as the sessions read them
 $(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h lockout-redis.c lockout-redis.h config.c config.h
@@ -198,7 +202,7 @@ FUZZ_EXTRA_path         = address.c mailbox.c
 FUZZ_EXTRA_data         = data.c
 FUZZ_EXTRA_cmdline      = io.c
 FUZZ_EXTRA_sasl         = sasl.c
-FUZZ_EXTRA_auth         = sasl.c -lcrypt
+FUZZ_EXTRA_auth         = sasl.c dlib.c
 FUZZ_EXTRA_config       = config.c -Dstrdup=fuzz_strdup -Dfree=fuzz_free
 FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c config.c address.c -Dmain=smtp_deliver_main
 FUZZ_EXTRA_msgid        = msgid.c
