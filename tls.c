@@ -78,8 +78,9 @@
  *	SSL_get_current_cipher, SSL_CIPHER_get_name, SSL_CIPHER_get_bits,
  *	SSL_session_reused, SSL_CTX_set_cert_cb, SSL_use_cert_and_key,
  *	ERR_load_SSL_strings.
- *	libcrypto: OPENSSL_init_crypto, ERR_clear_error, ERR_peek_last_error, ERR_error_string_n
- *	(ERR_GET_LIB/ERR_GET_REASON are macros), RAND_bytes, EVP_aes_256_cbc,
+ *	libcrypto: OPENSSL_init_crypto, ERR_clear_error, ERR_peek_last_error,
+ *	ERR_error_string_n (ERR_GET_LIB/ERR_GET_REASON are macros),
+ *	RAND_bytes, EVP_aes_256_cbc,
  *	EVP_EncryptInit_ex, EVP_DecryptInit_ex, EVP_MAC_CTX_set_params,
  *	OSSL_PARAM_construct_octet_string, OSSL_PARAM_construct_utf8_string,
  *	OSSL_PARAM_construct_end, X509_get0_notBefore, X509_get0_notAfter,
@@ -204,7 +205,8 @@
 #define OSSL_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | OSSL_DEEPBIND)
 
 #define CRYPTO_FUNCS(X) \
-	X(OPENSSL_init_crypto) X(ERR_clear_error) X(ERR_peek_last_error) X(ERR_error_string_n) \
+	X(OPENSSL_init_crypto) X(ERR_clear_error) X(ERR_peek_last_error) \
+	X(ERR_error_string_n) \
 	X(RAND_bytes) X(EVP_aes_256_cbc) X(EVP_EncryptInit_ex) \
 	X(EVP_DecryptInit_ex) X(EVP_MAC_CTX_set_params) \
 	X(OSSL_PARAM_construct_octet_string) \
