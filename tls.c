@@ -838,6 +838,9 @@ done:
 		ssl_reason(why, sizeof why, "cannot load");
 		log_event("tls_error", "stage", "certificate", "file", file,
 			  "reason", why, NULL);
+	} else {
+		/* nothing a decoder tried on the way may reach SSL_get_error() */
+		O.ERR_clear_error();
 	}
 	O.BIO_free(b);
 	O.X509_free(leaf);
