@@ -92,9 +92,9 @@ $(O)/smtp-session: $(SESSION_SRCS) $(HDRS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SESSION_SRCS) $(LDFLAGS)
 
 # config.c: the SMTP_LOCKOUT_* variables, read as the sessions read them
-$(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h lockout-redis.c lockout-redis.h config.c config.h
+$(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h lockout-redis.c lockout-redis.h dlib.c dlib.h config.c config.h
 	@mkdir -p $(O)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-lockout.c lockout.c lockout-redis.c config.c $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-lockout.c lockout.c lockout-redis.c dlib.c config.c $(LDFLAGS)
 
 DELIVER_SRCS = smtp-deliver.c mailbox.c writeall.c escape.c config.c address.c
 $(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h config.h address.h

@@ -14,7 +14,8 @@
  *	which the runtime package provides (the unversioned .so comes with
  *	the -dev package).  RTLD_NOW: a missing function is found here, not
  *	at its first call.  A library is never closed.  tls.c does the same
- *	for OpenSSL with its own loader (two libraries, its own flags).
+ *	for OpenSSL with its own loader (two libraries, its own flags);
+ *	lockout-redis.c uses this one for libhiredis.
  *
  * DIAGNOSTICS
  *	dlib_load() returns false with why = "<soname> not available:

@@ -30,8 +30,8 @@
  *	and SELECT (a DB other than 0) go in the same write as the first
  *	operation, not in round trips of their own.
  *
- *	libhiredis is not linked: lr_load() dlopen()s it by SONAME the first
- *	time a Redis store is opened, as tls.c loads OpenSSL, so the
+ *	libhiredis is not linked: lr_load() loads it by SONAME (dlib.c) the first
+ *	time a Redis store is opened, as geoip.c loads libmaxminddb, so the
  *	sessions of a host without Redis neither map nor relocate it.
  *
  * LIMITS
@@ -53,7 +53,6 @@
  *	the timeout twice).
  */
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -63,6 +62,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "dlib.h"
 #include "lockout-redis.h"
 
 /* The library of the headers we build with (hiredis.h's HIREDIS_SONAME:
@@ -169,36 +169,20 @@ static struct {
 #undef X
 } H;
 
-_Static_assert(sizeof(void (*)(void)) == sizeof(void *),
-	       "function pointers must fit in void *");
-
-/* Loads libhiredis and every function, once; false with why. */
+/* Loads libhiredis and every function, once (dlib.c); false with why. */
 static bool lr_load(char *err, size_t errlen)
 {
-	static int state;               /* 0 not tried, 1 ok, -1 failed */
-	static char why[192];
-	void *lib, *p;
-
-	if (state == 0) {
-		state = -1;
-		lib = dlopen(LIBHIREDIS, RTLD_NOW | RTLD_LOCAL);
-		if (!lib) {
-			const char *e = dlerror();
-			snprintf(why, sizeof why, "hiredis not available: %s",
-				 e ? e : LIBHIREDIS);
-			goto out;
-		}
-#define X(f) \
-		if (!(p = dlsym(lib, #f))) { \
-			snprintf(why, sizeof why, "hiredis not available: no %s", #f); \
-			goto out; \
-		} \
-		memcpy(&H.f, &p, sizeof p);
+	static const struct dlib_sym syms[] = {
+#define X(f) { #f, &H.f },
 		HIREDIS_FUNCS(X)
 #undef X
-		state = 1;
-	}
-out:
+	};
+	static int state;               /* 0 not tried, 1 ok, -1 failed */
+	static char why[192];
+
+	if (state == 0)
+		state = dlib_load(LIBHIREDIS, syms, sizeof syms / sizeof syms[0],
+				  why, sizeof why) ? 1 : -1;
 	if (state < 0)
 		snprintf(err, errlen, "%s", why);
 	return state > 0;

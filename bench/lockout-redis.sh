@@ -45,7 +45,7 @@ for _ in $(seq 50); do
 done
 
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$top" -o "$T/lockout-fill" \
-	"$top/bench/lockout-fill.c" "$top/lockout.c" "$top/lockout-redis.c"
+	"$top/bench/lockout-fill.c" "$top/lockout.c" "$top/lockout-redis.c" "$top/dlib.c"
 cc -O2 -std=c11 -D_GNU_SOURCE -o "$T/rotate" "$top/bench/rotate.c"
 
 # The stores: ENTRIES addresses 10.x.y.z (lockout-fill's), one failure

@@ -33,7 +33,7 @@ T=$(mktemp -d /tmp/lockout-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$top" -o "$T/lockout-fill" \
-	"$top/bench/lockout-fill.c" "$top/lockout.c" "$top/lockout-redis.c"
+	"$top/bench/lockout-fill.c" "$top/lockout.c" "$top/lockout-redis.c" "$top/dlib.c"
 
 DB=$T/lockout.db
 fill_line=$("$T/lockout-fill" fill "$DB" "$SLOTS" "$ENTRIES")
