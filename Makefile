@@ -96,8 +96,8 @@ $(O)/smtp-lockout: smtp-lockout.c lockout.c lockout.h lockout-redis.c lockout-re
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ smtp-lockout.c lockout.c lockout-redis.c dlib.c config.c $(LDFLAGS)
 
-DELIVER_SRCS = smtp-deliver.c mailbox.c writeall.c escape.c config.c address.c
-$(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h config.h address.h
+DELIVER_SRCS = smtp-deliver.c mailbox.c writeall.c escape.c config.c address.c filter-chain.c
+$(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h config.h address.h filter-chain.h
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(DELIVER_SRCS) $(LDFLAGS)
 
@@ -204,7 +204,7 @@ FUZZ_EXTRA_cmdline      = io.c
 FUZZ_EXTRA_sasl         = sasl.c
 FUZZ_EXTRA_auth         = sasl.c dlib.c
 FUZZ_EXTRA_config       = config.c -Dstrdup=fuzz_strdup -Dfree=fuzz_free
-FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c config.c address.c -Dmain=smtp_deliver_main
+FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c config.c address.c filter-chain.c -Dmain=smtp_deliver_main
 FUZZ_EXTRA_msgid        = msgid.c
 FUZZ_EXTRA_sha256       = sha256.c -lcrypto
 FUZZ_EXTRA_sendmail_env = writeall.c escape.c -Dmain=smtp_sendmail_main

@@ -41,10 +41,10 @@
  *	parents of MAILDIR_ROOT may be links: they are the administrator's.
  *
  * LIMITS
- *	Envelope addresses are at most ADDR_MAX (1002) octets (exit 11);
- *	at most RCPTS_MAX (10000) recipients (exit 31).  Local and domain
- *	parts become directory names, so each is at most PART_MAX (255,
- *	NAME_MAX) octets (exit 11).  The message is never held in memory:
+ *	Envelope addresses are at most 1002 octets (exit 11); at most
+ *	10000 recipients (exit 31): filter-chain.c reads the envelope.
+ *	Local and domain parts become directory names, so each is at most
+ *	PART_MAX (255, NAME_MAX) octets (exit 11).  The message is never held in memory:
  *	it is read in 64 KiB blocks with pread(2), once to check that it
  *	is readable and once per recipient.  A message on a pipe (a filter
  *	in front: `filter | smtp-deliver`) is first read into an unnamed
@@ -97,6 +97,7 @@
 #include "address.h"
 #include "config.h"
 #include "escape.h"
+#include "filter-chain.h"
 #include "mailbox.h"
 #include "writeall.h"
 
@@ -109,8 +110,7 @@
 #define BLOCK_SIZE   (64 * 1024)
 /* Envelope address bound: far above RFC 5321's 256-octet path, leaving
  * room for SMTPUTF8, yet it bounds the memory an envelope can take. */
-#define ADDR_MAX     1002
-#define RCPTS_MAX    10000
+#define ADDR_MAX     FILTER_ADDR_MAX
 /* Local and domain parts become directory names (NAME_MAX). */
 #define PART_MAX     MAILBOX_PART_MAX
 /* The escaped host name is cut here so "<uniq>.<host>" stays < NAME_MAX. */
@@ -118,26 +118,11 @@
 #define UNIQ_MAX     80
 #define NAME_BUF     (UNIQ_MAX + 1 + HOST_ESC_MAX + 1)
 #define REL_PATH_MAX (2 * (PART_MAX + 1) + 4 + NAME_BUF)
-#define ENV_BUF      4096
 #define ERR_MAX      8000	/* fits smtp-session's 8 KiB stderr capture */
 #define ESC_MAX      (4 * ADDR_MAX + 8)
 #define ESC_SLOTS    4
 /* Tries to find an unused tmp/ name before giving up (maildir(5)). */
 #define CREATE_TRIES 4
-
-/* qmail-queue(8) exit codes: 11-40 permanent, the others temporary. */
-enum qq_code {
-	QQ_OK       = 0,
-	QQ_TOOLONG  = 11,	/* address too long */
-	QQ_REFUSED  = 31,	/* permanently refused */
-	QQ_NOMEM    = 51,	/* out of memory */
-	QQ_WRITE    = 53,	/* write error, disk full */
-	QQ_READ     = 54,	/* cannot read message or envelope */
-	QQ_CONFIG   = 55,	/* configuration problem */
-	QQ_ROOT     = 61,	/* problem with the Maildir directories */
-	QQ_BUG      = 81,	/* internal bug */
-	QQ_FORMAT   = 91,	/* envelope format error */
-};
 
 enum rcpt_state {
 	R_NONE,			/* nothing on disk yet */
@@ -146,7 +131,7 @@ enum rcpt_state {
 };
 
 struct rcpt {
-	char *addr;		/* as in the envelope: Delivered-To, stderr */
+	const char *addr;		/* as in the envelope: Delivered-To, stderr */
 	char *lower;		/* lower-cased copy split at the last '@' */
 	const char *local;	/* points into lower */
 	const char *domain;	/* points into lower */
@@ -155,20 +140,15 @@ struct rcpt {
 };
 
 struct envelope {
-	char sender[ADDR_MAX + 1];
+	struct filter_envelope in;	/* as read; addresses point in here */
+	const char *sender;
 	struct rcpt *rcpts;
-	size_t nrcpts, cap;
+	size_t nrcpts;
 };
 
 struct message {
 	int fd;
 	off_t size;		/* measured by the first read */
-};
-
-struct envreader {
-	int fd;
-	size_t pos, len;
-	unsigned char buf[ENV_BUF];
 };
 
 static const char *maildir_root;
@@ -330,79 +310,29 @@ static int config_domains(void)
  * The size measured here is what every copy gets. */
 static int open_root(int *fd);
 
-/* An unnamed file in MAILDIR_ROOT (the file system the copies go to, so
- * a full disk fails here, as a write error): O_TMPFILE, or on file
- * systems without it a name that is unlinked at once. */
-static int unnamed_file(int rootfd)
-{
-	char name[64];
-	int fd = openat(rootfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
-		return fd;
-	snprintf(name, sizeof name, ".smtp-deliver-in.%ld", (long)getpid());
-	fd = openat(rootfd, name, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
-	if (fd >= 0 && unlinkat(rootfd, name, 0) == -1) {
-		(void)close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* fd 0 is a pipe (a filter in front of us: `filter | smtp-deliver`):
- * the message is read once into an unnamed file, which then stands in
- * for fd 0, so every copy can be read again from the start. */
-static int spool_input(struct message *m)
-{
-	int rootfd, fd, code = open_root(&rootfd);
-
-	if (code != QQ_OK)
-		return code;
-	fd = unnamed_file(rootfd);
-	(void)close(rootfd);
-	if (fd == -1)
-		return fail(QQ_WRITE, "cannot make a file for the piped "
-			    "message in %s: %s", esc(maildir_root),
-			    strerror(errno));
-	for (;;) {
-		ssize_t n = read(0, block, sizeof block);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			code = fail(QQ_READ, "cannot read the message: %s",
-				    strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		if (write_all(fd, block, (size_t)n) < 0) {
-			code = fail(QQ_WRITE, "cannot spool the piped message: %s",
-				    strerror(errno));
-			break;
-		}
-	}
-	if (code != QQ_OK) {
-		(void)close(fd);
-		return code;
-	}
-	m->fd = fd;
-	return QQ_OK;
-}
-
+/* A message on a pipe (a filter in front of us: `filter |
+ * smtp-deliver`) is read once into an unnamed file in MAILDIR_ROOT (the
+ * file system the copies go to, so a full disk fails here, as a write
+ * error), which then stands in for fd 0, so every copy can be read
+ * again from the start. */
 static int message_scan(struct message *m)
 {
 	struct stat st;
 	off_t off = 0;
-	int code;
+	int rootfd, code;
 
 	m->fd = 0;
 	if (fstat(0, &st) == -1)
 		return fail(QQ_READ, "cannot stat the message on fd 0: %s",
 			    strerror(errno));
-	if (!S_ISREG(st.st_mode) && (code = spool_input(m)) != QQ_OK)
-		return code;
+	if (!S_ISREG(st.st_mode)) {
+		if ((code = open_root(&rootfd)) != QQ_OK)
+			return code;
+		code = filter_message_fd(rootfd, esc(maildir_root), &m->fd);
+		(void)close(rootfd);
+		if (code != QQ_OK)
+			return fail(code, "%s", filter_error());
+	}
 	for (;;) {
 		ssize_t n = pread(m->fd, block, sizeof block, off);
 
@@ -453,135 +383,32 @@ static int copy_message(int fd, const struct message *m,
 
 /* ---- the envelope --------------------------------------------------- */
 
-/* The next envelope octet: 0..255, -1 at end of file, -2 on a read
- * error (errno set). */
-static int env_getc(struct envreader *rd)
-{
-	if (rd->pos == rd->len) {
-		ssize_t n;
-
-		do
-			n = read(rd->fd, rd->buf, sizeof rd->buf);
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			return -2;
-		if (n == 0)
-			return -1;
-		rd->pos = 0;
-		rd->len = (size_t)n;
-	}
-	return rd->buf[rd->pos++];
-}
-
-static int env_read_error(void)
-{
-	return fail(QQ_READ, "cannot read the envelope on fd 1: %s",
-		    strerror(errno));
-}
-
-/* One address up to its terminating NUL, at most ADDR_MAX octets. */
-static int read_addr(struct envreader *rd, char out[ADDR_MAX + 1],
-		     const char *what)
-{
-	size_t len = 0;
-
-	for (;;) {
-		int c = env_getc(rd);
-
-		if (c == -2)
-			return env_read_error();
-		if (c == -1)
-			return fail(QQ_READ, "the envelope ends inside a %s "
-				    "address", what);
-		if (c == '\0')
-			break;
-		if (len == ADDR_MAX)
-			return fail(QQ_TOOLONG, "%s address longer than %d "
-				    "octets", what, ADDR_MAX);
-		out[len++] = (char)c;
-	}
-	out[len] = '\0';
-	return QQ_OK;
-}
-
-static int add_rcpt(struct envelope *env, const char *addr)
-{
-	struct rcpt *r;
-
-	if (env->nrcpts == env->cap) {
-		size_t cap = env->cap == 0 ? 16 : env->cap * 2;
-
-		if (cap > RCPTS_MAX)
-			cap = RCPTS_MAX;
-		r = realloc(env->rcpts, cap * sizeof *r);
-		if (r == NULL)
-			return fail(QQ_NOMEM, "out of memory for the "
-				    "recipient list");
-		env->rcpts = r;
-		env->cap = cap;
-	}
-	r = &env->rcpts[env->nrcpts];
-	memset(r, 0, sizeof *r);
-	r->addr = strdup(addr);
-	if (r->addr == NULL)
-		return fail(QQ_NOMEM, "out of memory for the recipient list");
-	env->nrcpts++;
-	return QQ_OK;
-}
-
-/* qmail-queue(8): "F<sender>\0" then "T<rcpt>\0"... then "\0". */
+/* filter-chain.c reads and bounds the envelope; each recipient gets
+ * its own state here. */
 static int read_envelope(struct envelope *env)
 {
-	static struct envreader rd;
-	char addr[ADDR_MAX + 1];
-	int c, code;
+	int code = filter_read_envelope(1, &env->in);
 
-	rd.fd = 1;
-	c = env_getc(&rd);
-	if (c == -2)
-		return env_read_error();
-	if (c == -1)
-		return fail(QQ_READ, "the envelope is empty");
-	if (c != 'F')
-		return fail(QQ_FORMAT, "the envelope starts with \\x%02x, "
-			    "not F", (unsigned)c);
-	if ((code = read_addr(&rd, env->sender, "sender")) != QQ_OK)
-		return code;
-	for (;;) {
-		c = env_getc(&rd);
-		if (c == -2)
-			return env_read_error();
-		if (c == -1)
-			return fail(QQ_READ, "the envelope ends before its "
-				    "final NUL");
-		if (c == '\0')
-			break;
-		if (c != 'T')
-			return fail(QQ_FORMAT, "envelope record %zu starts "
-				    "with \\x%02x, not T", env->nrcpts + 2,
-				    (unsigned)c);
-		if (env->nrcpts == RCPTS_MAX)
-			return fail(QQ_REFUSED, "more than %d recipients",
-				    RCPTS_MAX);
-		if ((code = read_addr(&rd, addr, "recipient")) != QQ_OK ||
-		    (code = add_rcpt(env, addr)) != QQ_OK)
-			return code;
-	}
-	/* Nothing to deliver is a caller bug, not a success to report. */
-	if (env->nrcpts == 0)
-		return fail(QQ_FORMAT, "the envelope has no recipients");
+	if (code != QQ_OK)
+		return fail(code, "%s", filter_error());
+	env->sender = env->in.sender;
+	env->rcpts = calloc(env->in.nrcpts, sizeof *env->rcpts);
+	if (env->rcpts == NULL)
+		return fail(QQ_NOMEM, "out of memory for the recipient list");
+	env->nrcpts = env->in.nrcpts;
+	for (size_t i = 0; i < env->nrcpts; i++)
+		env->rcpts[i].addr = env->in.rcpts[i];
 	return QQ_OK;
 }
 
 static void free_envelope(struct envelope *env)
 {
-	for (size_t i = 0; i < env->nrcpts; i++) {
-		free(env->rcpts[i].addr);
+	for (size_t i = 0; i < env->nrcpts; i++)
 		free(env->rcpts[i].lower);
-	}
 	free(env->rcpts);
 	env->rcpts = NULL;
-	env->nrcpts = env->cap = 0;
+	env->nrcpts = 0;
+	filter_free_envelope(&env->in);
 }
 
 /* ---- address checks ------------------------------------------------- */
@@ -1231,27 +1058,6 @@ static int deliver(void)
 	return code;
 }
 
-/* With fd 2 closed, the first file we open would become "stderr" and a
- * diagnostic would land inside a delivered message: fill the gaps with
- * /dev/null first.  A closed fd 0 or 1 then reads as an empty message
- * or envelope (exit 54). */
-static int std_fds_open(void)
-{
-	for (int fd = 0; fd <= 2; fd++) {
-		int n;
-
-		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-			continue;
-		n = open("/dev/null", O_RDWR);
-		if (n != fd) {
-			if (n >= 0)
-				(void)close(n);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static void print_error(void)
 {
 	char line[ERR_MAX + 64];
@@ -1277,16 +1083,15 @@ int main(int argc, char **argv)
 	bool done = false;
 	int code;
 
-	if (std_fds_open() == -1)
-		return QQ_BUG;
-	/* A write error must be an error return, not death by signal
-	 * (EFBIG past RLIMIT_FSIZE, EPIPE on a closed stderr). */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
-	    signal(SIGXFSZ, SIG_IGN) == SIG_ERR) {
-		code = fail(QQ_BUG, "signal: %s", strerror(errno));
+	/* With fd 2 closed, the first file we open would become "stderr"
+	 * and a diagnostic would land inside a delivered message; a write
+	 * error must be an error return, not death by signal (EFBIG past
+	 * RLIMIT_FSIZE, EPIPE on a closed stderr): filter_init().  A
+	 * closed fd 0 or 1 then reads as an empty message or envelope. */
+	if (filter_init() == -1) {
+		code = fail(QQ_BUG, "cannot set up fds and signals: %s",
+			    strerror(errno));
 	} else {
-		/* Mail is private: 0600 files, 0700 directories. */
-		(void)umask(077);
 		code = parse_args(argc, argv, &done);
 		if (code == QQ_OK && !done)
 			code = deliver();
