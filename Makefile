@@ -81,6 +81,12 @@ DEPS_CHECK += msmtp
 # libhiredis0.14 is dlopen()ed by lockout-redis.c (SMTP_LOCKOUT_REDIS)
 DEPS_CHECK += redis-server redis-tools libhiredis0.14
 
+# smtp-authres (issue 14): its libraries; the tests' DNS server
+# (dnsmasq, in a network namespace) and DKIM signer (dkimpy); the public
+# suffix list is what DMARC's organizational domain is found with
+DEPS_BUILD += libspf2-dev libopendkim-dev libopendmarc-dev
+DEPS_CHECK += dnsmasq python3-dkim publicsuffix
+
 .PHONY: all deps deps-build deps-demo deps-check check check-asan demo \
 	install uninstall clean help callgraph \
 	fuzz fuzz-smoke fuzz-build bench audit
@@ -107,6 +113,21 @@ SENDMAIL_SRCS = smtp-sendmail.c writeall.c escape.c
 $(O)/smtp-sendmail: $(SENDMAIL_SRCS) writeall.h escape.h
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SENDMAIL_SRCS) $(LDFLAGS)
+
+# ---- issue 14, verifier side: smtp-authres (SPF, DKIM, DMARC, iprev) ----
+# The libraries are linked into smtp-authres alone, never into
+# smtp-session (its start-up cost does not change).  It goes to
+# LIBEXECDIR with the other links of the qmail-queue chain.
+AUTHRES_SRCS = smtp-authres.c authres-header.c authres-format.c authres-iprev.c \
+	       authres-spf.c authres-dkim.c authres-dmarc.c authres-sandbox.c \
+	       filter-chain.c dmarc-store.c writeall.c escape.c
+AUTHRES_HDRS = authres.h authres-header.h authres-sandbox.h filter-chain.h \
+	       dmarc-store.h writeall.h escape.h
+AUTHRES_LIBS = -lspf2 $(shell pkg-config --libs opendkim) -lopendmarc -lresolv
+all: $(O)/smtp-authres
+$(O)/smtp-authres: $(AUTHRES_SRCS) $(AUTHRES_HDRS)
+	@mkdir -p $(O)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(AUTHRES_SRCS) $(LDFLAGS) $(AUTHRES_LIBS)
 
 help:
 	@echo "make            build smtp-session, smtp-deliver, smtp-lockout, smtp-sendmail"
@@ -187,7 +208,7 @@ uninstall:
 	rmdir $(DESTDIR)$(ETCDIR) 2>/dev/null || true
 
 clean:
-	rm -rf smtp-session smtp-deliver smtp-lockout smtp-sendmail build-asan tests/.tap.d tests/.asan .callgraph \
+	rm -rf smtp-session smtp-deliver smtp-lockout smtp-sendmail smtp-authres build-asan tests/.tap.d tests/.asan .callgraph \
 		fuzz/build bench/build
 
 # ---- fuzz/: libFuzzer targets (clang), see fuzz/run --------------------
