@@ -27,8 +27,11 @@
 #endif
 #define _FILE_OFFSET_BITS 64
 
+#include <arpa/nameser.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <opendkim/dkim.h>
+#include <resolv.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +39,64 @@
 #include "authres.h"
 
 #define BLOCK (64 * 1024)
+
+/* ---- key lookups ------------------------------------------------------
+ * Debian 12's libopendkim (2.11.0~beta2) turns a key that does not
+ * exist (NXDOMAIN) into "query failed", a temporary error, so a
+ * signature without a key would be temperror for ever instead of
+ * permerror (RFC 6376 6.1.2).  These callbacks send the query with
+ * res_nsend(3), which returns the NXDOMAIN answer itself; libopendkim
+ * then reads its rcode and says "no key".  One try, our timeout. */
+
+static int dns_timeout = 3;
+static size_t answer_len;
+
+static int q_start(void *srv, int type, unsigned char *name,
+		   unsigned char *buf, size_t buflen, void **qh)
+{
+	struct __res_state rs;
+	unsigned char q[HFIXEDSZ + NS_MAXDNAME + QFIXEDSZ];
+	int n, r = -1;
+
+	(void)srv;
+	memset(&rs, 0, sizeof rs);
+	if (res_ninit(&rs) != 0)
+		return DKIM_DNS_ERROR;
+	rs.retrans = dns_timeout;
+	rs.retry = 1;
+	n = res_nmkquery(&rs, ns_o_query, (const char *)name, ns_c_in, type,
+			 NULL, 0, NULL, q, sizeof q);
+	if (n > 0)
+		r = res_nsend(&rs, q, n, buf, (int)buflen);
+	res_nclose(&rs);
+	if (r < 0)
+		return DKIM_DNS_ERROR;	/* timeout, SERVFAIL, REFUSED */
+	answer_len = (size_t)r;
+	*qh = &answer_len;
+	return DKIM_DNS_SUCCESS;
+}
+
+/* res_nsend() is synchronous: the reply is there already. */
+static int q_wait(void *srv, void *qh, struct timeval *to, size_t *bytes,
+		  int *error, int *dnssec)
+{
+	(void)srv;
+	(void)to;
+	if (bytes != NULL)
+		*bytes = *(size_t *)qh;
+	if (error != NULL)
+		*error = 0;
+	if (dnssec != NULL)
+		*dnssec = DKIM_DNSSEC_UNKNOWN;
+	return DKIM_DNS_SUCCESS;
+}
+
+static int q_cancel(void *srv, void *qh)
+{
+	(void)srv;
+	(void)qh;
+	return 0;
+}
 
 /* Only the first AR_DKIM_MAX signatures cost a key lookup. */
 static DKIM_CBSTAT prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
@@ -105,10 +166,9 @@ static size_t results(DKIM *dkim, struct ar_dkim out[AR_DKIM_MAX])
 		    strcmp(r->result, "fail") == 0)
 			snprintf(r->reason, sizeof r->reason, "body hash did "
 				 "not verify");
-		else
+		else if (err != DKIM_SIGERROR_OK)
 			copy(r->reason, sizeof r->reason, (const unsigned char *)
-			     (err != DKIM_SIGERROR_OK ? dkim_sig_geterrorstr(err)
-						      : ""));
+			     dkim_sig_geterrorstr(err));
 	}
 	return n;
 }
@@ -146,6 +206,10 @@ size_t authres_dkim(int msg, const char *head, const struct ah_field *f,
 
 	if (lib == NULL)
 		return 0;
+	dns_timeout = timeout;
+	dkim_dns_set_query_start(lib, q_start);
+	dkim_dns_set_query_waitreply(lib, q_wait);
+	dkim_dns_set_query_cancel(lib, q_cancel);
 	if (dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags,
 			 sizeof flags) != DKIM_STAT_OK ||
 	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_TIMEOUT, &to,

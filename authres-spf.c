@@ -15,7 +15,9 @@
  *	print on stderr, which the session reads as our reply); the
  *	result's comment is kept in reason for smtp-authres's log line.
  *	A library failure (no memory, a bad address) is temperror or
- *	permerror.
+ *	permerror.  libspf2 reports a DNS timeout or server failure as
+ *	its "invalid" result with a DNS error message: temperror (RFC
+ *	7208 2.6.6); "invalid" for a record it cannot parse: permerror.
  */
 #include <netinet/in.h>
 #include <stddef.h>
@@ -34,8 +36,22 @@ static void quiet(const char *file, int line, const char *msg)
 	(void)msg;
 }
 
-static const char *word(SPF_result_t r)
+/* libspf2 1.2.10 answers both a lookup that timed out or failed and a
+ * record it cannot parse with "invalid" (its comment: "we should never
+ * return this"); its messages tell the two apart. */
+static const char *invalid_word(SPF_response_t *resp)
 {
+	for (int i = 0; i < SPF_response_messages(resp); i++)
+		if (SPF_error_code(SPF_response_message(resp, i)) ==
+		    SPF_E_DNS_ERROR)
+			return "temperror";
+	return "permerror";
+}
+
+static const char *word(SPF_response_t *resp)
+{
+	SPF_result_t r = SPF_response_result(resp);
+
 	switch (r) {
 	case SPF_RESULT_PASS:      return "pass";
 	case SPF_RESULT_FAIL:      return "fail";
@@ -44,6 +60,7 @@ static const char *word(SPF_result_t r)
 	case SPF_RESULT_NONE:      return "none";
 	case SPF_RESULT_TEMPERROR: return "temperror";
 	case SPF_RESULT_PERMERROR: return "permerror";
+	case SPF_RESULT_INVALID:   return invalid_word(resp);
 	default:                   return "permerror";
 	}
 }
@@ -108,7 +125,7 @@ void authres_spf(const char *ip, const char *helo, const char *sender,
 	(void)SPF_request_query_mailfrom(req, &resp);
 	if (resp == NULL)
 		goto out;
-	snprintf(out->result, AR_WORD, "%s", word(SPF_response_result(resp)));
+	snprintf(out->result, AR_WORD, "%s", word(resp));
 	c = SPF_response_get_header_comment(resp);
 	if (c != NULL)
 		snprintf(out->reason, sizeof out->reason, "%s", c);

@@ -15,7 +15,7 @@
 #   teardown_file() { dns_stop; }
 #   @test ... { run dns_run ./smtp-authres ...; }
 #
-# dns_run runs "$@" in the namespace.  DNS_RESOLV names another
+# dns_run runs "$@" in the namespace (dns_exec: without a subshell).  DNS_RESOLV names another
 # resolv.conf for one call (dns_resolv_dead: a server that never
 # answers, for the time budget; dns_resolv_refused: nothing listens).
 # Needs root (unshare, nsenter, mount), dnsmasq, iproute2, python3.
@@ -44,6 +44,10 @@ dns_ptr() {
 	IFS=. read -r a b c d <<<"$1"
 	DNS_ARGS+=("--ptr-record=$d.$c.$b.$a.in-addr.arpa,$2")
 }
+
+# dns_zone DOMAIN: names under DOMAIN that are not listed are NXDOMAIN
+# (.test and the reverse zones are already; dnsmasq has no upstream).
+dns_zone() { DNS_ARGS+=("--local=/$1/"); }
 
 # dns_a NAME ADDR: an A record without the PTR dns_host adds.
 dns_a() { DNS_ARGS+=("--address=/$1/$2"); }
@@ -103,12 +107,18 @@ while True:
 dns_resolv_dead() { echo "$DNS_DIR/resolv.dead"; }
 dns_resolv_refused() { echo "$DNS_DIR/resolv.refused"; }
 
-# dns_run CMD...: CMD in the namespace, /etc/resolv.conf bound to ours
-# (or $DNS_RESOLV) in a mount namespace of its own.
-dns_run() {
-	nsenter -t "$DNS_HOLDER" -n unshare -m --propagation private \
+# dns_exec CMD...: replaces the calling shell with CMD in the namespace,
+# /etc/resolv.conf bound to ours (or $DNS_RESOLV) in a mount namespace
+# of its own; `dns_exec server &` makes $! the server's own pid.
+dns_exec() {
+	exec nsenter -t "$DNS_HOLDER" -n unshare -m --propagation private \
 		sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
 		"${DNS_RESOLV:-$DNS_DIR/resolv.conf}" "$@"
+}
+
+# dns_run CMD...: the same in a subshell; returns CMD's status.
+dns_run() {
+	(dns_exec "$@")
 }
 
 dns_stop() {
