@@ -218,7 +218,7 @@ FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Wall -Wextra
-FUZZ_TARGETS  = path data cmdline sasl auth config deliver_path msgid sha256 sendmail_env
+FUZZ_TARGETS  = path data cmdline sasl auth config deliver_path msgid sha256 sendmail_env authres_header
 FUZZ_EXTRA_path         = address.c mailbox.c
 FUZZ_EXTRA_data         = data.c
 FUZZ_EXTRA_cmdline      = io.c
@@ -229,6 +229,8 @@ FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c config.c address.c filte
 FUZZ_EXTRA_msgid        = msgid.c
 FUZZ_EXTRA_sha256       = sha256.c -lcrypto
 FUZZ_EXTRA_sendmail_env = writeall.c escape.c -Dmain=smtp_sendmail_main
+FUZZ_EXTRA_authres_header = authres-header.c
+fuzz/build/fuzz_authres_header: authres-header.c
 
 fuzz/build/fuzz_%: fuzz/fuzz_%.c fuzz/b64_ref.h $(SESSION_SRCS) smtp-deliver.c smtp-sendmail.c $(HDRS)
 	@mkdir -p fuzz/build

@@ -201,8 +201,9 @@ bool ah_is_ours(const char *value, size_t len, const char *id)
 
 /* ---- From ----------------------------------------------------------- */
 
-/* The mailbox list with comments dropped and quoted strings emptied,
- * so that '<', '>', ',', '@', ':' and ';' left in it are structure:
+/* The mailbox list with comments dropped and the content of quoted
+ * strings (quoted-pairs too) made 'x', so that '<', '>', ',', '@', ':'
+ * and ';' left in it are structure:
  * into out (cap octets); false when it does not fit or is malformed. */
 static bool strip_comments(const char *v, size_t len, char *out, size_t cap,
 			   size_t *olen)
@@ -215,7 +216,9 @@ static bool strip_comments(const char *v, size_t len, char *out, size_t cap,
 
 		if ((quoted || depth > 0) && c == '\\') {
 			i++;		/* a quoted-pair: never structure */
-			if (quoted && o + 1 < cap)
+			if (quoted && o + 1 >= cap)
+				return false;
+			if (quoted)
 				out[o++] = 'x';
 			continue;
 		}
@@ -227,15 +230,19 @@ static bool strip_comments(const char *v, size_t len, char *out, size_t cap,
 			continue;
 		}
 		if (quoted) {
+			if (o + 1 >= cap)
+				return false;
 			if (c == '"')
 				quoted = false;
-			else if (o + 1 < cap)
-				out[o++] = 'x';	/* content, not structure */
-			else
-				return false;
+			/* content, not structure; the quotes stay, so that
+			 * a quoted-string is never part of a domain */
+			out[o++] = c == '"' ? '"' : 'x';
 			continue;
 		}
 		if (c == '"') {
+			if (o + 1 >= cap)
+				return false;
+			out[o++] = '"';
 			quoted = true;
 			continue;
 		}
@@ -255,17 +262,17 @@ static bool strip_comments(const char *v, size_t len, char *out, size_t cap,
 }
 
 /* A domain of letters, digits, '-' and '.' (no empty label), lower-
- * cased, a trailing dot dropped; white space around it allowed. */
+ * cased, a trailing dot dropped; SP and HTAB around it allowed (the
+ * value is unfolded: a CR or LF left in it is not white space). */
 static int copy_domain(const char *d, size_t n, char *out, size_t cap)
 {
 	size_t o = 0;
 
-	while (n > 0 && (wsp(d[0]) || d[0] == '\r' || d[0] == '\n')) {
+	while (n > 0 && wsp(d[0])) {
 		d++;
 		n--;
 	}
-	while (n > 0 && (wsp(d[n - 1]) || d[n - 1] == '\r' ||
-			 d[n - 1] == '\n'))
+	while (n > 0 && wsp(d[n - 1]))
 		n--;
 	if (n > 0 && d[n - 1] == '.')
 		n--;
@@ -274,7 +281,8 @@ static int copy_domain(const char *d, size_t n, char *out, size_t cap)
 	for (size_t i = 0; i < n; i++) {
 		char c = lower(d[i]);
 
-		if (c == '.' && (i == 0 || d[i - 1] == '.'))
+		/* an empty label: first, doubled, or last ("a.." less one) */
+		if (c == '.' && (i == 0 || d[i - 1] == '.' || i == n - 1))
 			return 0;
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		      c == '-' || c == '.'))

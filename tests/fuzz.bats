@@ -33,3 +33,4 @@ smoke() {
 @test "fuzz: msgid (the Message-ID header, streamed, against a reference)" { smoke msgid; }
 @test "fuzz: sha256 (sha256.c against OpenSSL)" { smoke sha256; }
 @test "fuzz: sendmail_env (smtp-sendmail envelope to sendmail command line)" { smoke sendmail_env; }
+@test "fuzz: authres_header (smtp-authres header split, unfolding, forged-field stripping, From domain)" { smoke authres_header; }
