@@ -124,6 +124,7 @@ AUTHRES_SRCS = smtp-authres.c authres-header.c authres-format.c authres-iprev.c 
 AUTHRES_HDRS = authres.h authres-header.h authres-sandbox.h filter-chain.h \
 	       dmarc-store.h writeall.h escape.h
 AUTHRES_LIBS = -lspf2 $(shell pkg-config --libs opendkim) -lopendmarc -lresolv
+PROGS += $(O)/smtp-authres
 all: $(O)/smtp-authres
 $(O)/smtp-authres: $(AUTHRES_SRCS) $(AUTHRES_HDRS)
 	@mkdir -p $(O)
@@ -180,6 +181,8 @@ demo: deps-demo all
 # The binaries come from $(O) (the tests install the build under test).
 INSTALL_PROGS = smtp-session smtp-deliver smtp-lockout smtp-sendmail
 INSTALL_MANS  = smtp-session.8 smtp-deliver.8 smtp-lockout.8 smtp-sendmail.8
+INSTALL_PROGS += smtp-authres
+INSTALL_MANS  += smtp-authres.8
 INSTALL_UNITS = $(sort $(notdir $(wildcard units/*.socket units/*.service units/*.timer)))
 ETCDIR = $(SYSCONFDIR)/smtp-session
 

@@ -11,7 +11,9 @@
  *	  - no_new_privs (also what unprivileged Landlock and seccomp
  *	    need), not dumpable (no ptrace of it by its own user);
  *	  - RLIMIT_FSIZE 0 and RLIMIT_NPROC 0: no file grows, no process
- *	    is made (the pipe is not a file);
+ *	    is made (the pipe is not a file); skipped where a system call
+ *	    filter above us refuses setrlimit(2) (the shipped units deny
+ *	    @resources);
  *	  - Landlock (ABI 1+): read-only beneath /etc, /usr, /lib, /lib64
  *	    and /run (resolv.conf may be a link into /run), no write,
  *	    make, remove or execute anywhere; ABI 4+: TCP connect only to
@@ -29,7 +31,9 @@
  * DIAGNOSTICS
  *	0 when every layer the kernel has was applied; -1 when one the
  *	kernel has failed (the child then does no check at all: its
- *	verdicts stay temperror).
+ *	verdicts stay temperror).  Landlock that the kernel or a filter
+ *	above us refuses to create (ENOSYS, EOPNOTSUPP, EPERM) is a layer
+ *	the kernel does not have.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -190,14 +194,22 @@ static int seccomp(void)
 }
 #endif
 
+/* A call the service's own system call filter refuses (the shipped
+ * units deny @resources, so setrlimit(2) is EPERM there) is a layer
+ * someone else already holds: skipped, not a failure. */
+static int layer(int rc)
+{
+	return rc == 0 || errno == EPERM || errno == ENOSYS ? 0 : -1;
+}
+
 int authres_sandbox(void)
 {
 	struct rlimit zero = { 0, 0 };
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
-	    setrlimit(RLIMIT_FSIZE, &zero) == -1 ||
-	    setrlimit(RLIMIT_NPROC, &zero) == -1)
+	    layer(setrlimit(RLIMIT_FSIZE, &zero)) == -1 ||
+	    layer(setrlimit(RLIMIT_NPROC, &zero)) == -1)
 		return -1;
 	if (landlock() == -1)
 		return -1;

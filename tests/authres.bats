@@ -68,7 +68,7 @@ teardown_file() {
 setup() {
 	[ "$(id -u)" = 0 ] || skip "needs root (network and mount namespaces)"
 	common_setup
-	AUTHRES=$SMTP_BUILD/smtp-authres
+	AUTHRES=$TEST_BUILD/smtp-authres
 	K=$BATS_FILE_TMPDIR/keys
 	T=$BATS_TEST_TMPDIR
 	export FAKE_OUT=$T/out
@@ -559,4 +559,16 @@ EOF
 	stop_chain
 	assert_output '550 5.7.23 SPF check failed for bad.test: 192.0.2.20 is not allowed to send its mail'
 	[ "$(delivered_count)" -eq 0 ]
+}
+
+@test "docs: smtp-authres(8) ENVIRONMENT has every variable --help prints, with the same default and range" {
+	local help page
+	help=$("$AUTHRES" --help | sed -n 's/^  \(SMTP_[A-Z_]*\) (default \(.*\))$/\1 \2/p' | sort)
+	page=$(awk '/^\.SH ENVIRONMENT/ { on = 1 } /^\.SH EXIT/ { on = 0 }
+		on && prev ~ /^\.B SMTP_/ && /^\(default / {
+			sub(/^\.B /, "", prev); d = $0; sub(/^\(default /, "", d); sub(/\).*/, "", d)
+			print prev, d }
+		{ prev = $0 }' "$BATS_TEST_DIRNAME/../man/smtp-authres.8" | sort)
+	[ -n "$help" ]
+	[ "$page" = "$help" ] || { printf 'page:\n%s\nhelp:\n%s\n' "$page" "$help" >&2; return 1; }
 }

@@ -17,7 +17,8 @@ setup() {
 mk() {
 	make -s -C "$REPO" O="$TEST_BUILD" -o "$TEST_BUILD/smtp-session" \
 		-o "$TEST_BUILD/smtp-deliver" -o "$TEST_BUILD/smtp-lockout" \
-		-o "$TEST_BUILD/smtp-sendmail" DESTDIR="$ROOT" "$@"
+		-o "$TEST_BUILD/smtp-sendmail" -o "$TEST_BUILD/smtp-authres" \
+		DESTDIR="$ROOT" "$@"
 }
 
 # Every file and symlink under $ROOT: "MODE path", sorted.
@@ -41,6 +42,8 @@ expected_tree() {
 		done
 		echo "644 $5/sysusers.d/smtp-session.conf"
 		echo "644 $5/tmpfiles.d/smtp-session.conf"
+		echo "755 $2/smtp-authres"
+		echo "644 $3/man8/smtp-authres.8"
 		echo "755 $2/smtp-deliver"
 		echo "755 $2/smtp-lockout"
 		echo "755 $2/smtp-sendmail"
