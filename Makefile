@@ -119,9 +119,9 @@ $(O)/smtp-sendmail: $(SENDMAIL_SRCS) writeall.h escape.h
 # smtp-session (its start-up cost does not change).  It goes to
 # LIBEXECDIR with the other links of the qmail-queue chain.
 AUTHRES_SRCS = smtp-authres.c authres-header.c authres-format.c authres-iprev.c \
-	       authres-spf.c authres-dkim.c authres-dmarc.c authres-sandbox.c \
+	       authres-spf.c authres-dkim.c authres-dmarc.c authres-sandbox.c authres-psl.c \
 	       filter-chain.c dmarc-store.c writeall.c escape.c
-AUTHRES_HDRS = authres.h authres-header.h authres-sandbox.h filter-chain.h \
+AUTHRES_HDRS = authres.h authres-header.h authres-sandbox.h authres-psl.h filter-chain.h \
 	       dmarc-store.h writeall.h escape.h
 AUTHRES_LIBS = -lspf2 $(shell pkg-config --libs opendkim) -lopendmarc -lresolv
 PROGS += $(O)/smtp-authres

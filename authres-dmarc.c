@@ -154,11 +154,24 @@ static void evaluate(DMARC_POLICY_T *pctx, struct ar_dmarc *out)
 	fetch_record(pctx, out);
 }
 
+static OPENDMARC_LIB_T lib;
+static int lib_state = -1;	/* 0 once initialized */
+
+int authres_dmarc_init(const char *psl)
+{
+	memset(&lib, 0, sizeof lib);
+	lib.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
+	snprintf((char *)lib.tld_source_file, sizeof lib.tld_source_file, "%s",
+		 psl);
+	lib_state = opendmarc_policy_library_init(&lib) == DMARC_PARSE_OKAY
+		    ? 0 : -1;
+	return lib_state;
+}
+
 void authres_dmarc(const char *ip, const char *from, int from_state,
 		   const struct ar_spf *spf, const struct ar_dkim *dkim,
-		   size_t ndkim, const char *psl, struct ar_dmarc *out)
+		   size_t ndkim, struct ar_dmarc *out)
 {
-	static OPENDMARC_LIB_T lib;
 	DMARC_POLICY_T *pctx;
 
 	memset(out, 0, sizeof *out);
@@ -171,12 +184,8 @@ void authres_dmarc(const char *ip, const char *from, int from_state,
 	SET(out->result, "none");
 	if (from_state == 0 || out->from[0] == '\0')
 		return;
-	memset(&lib, 0, sizeof lib);
-	lib.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
-	snprintf((char *)lib.tld_source_file, sizeof lib.tld_source_file, "%s",
-		 psl);
 	SET(out->result, "permerror");
-	if (opendmarc_policy_library_init(&lib) != DMARC_PARSE_OKAY)
+	if (lib_state != 0)
 		return;
 	pctx = opendmarc_policy_connect_init((u_char *)ip,
 		strchr(ip, ':') != NULL ? DMARC_POLICY_IP_TYPE_IPV6
@@ -189,5 +198,4 @@ void authres_dmarc(const char *ip, const char *from, int from_state,
 		}
 		(void)opendmarc_policy_connect_shutdown(pctx);
 	}
-	(void)opendmarc_policy_library_shutdown(&lib);
 }

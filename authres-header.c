@@ -328,3 +328,33 @@ int ah_from_domain(const char *value, size_t len, char *out, size_t cap)
 		return 0;		/* no '@' */
 	return copy_domain(s + at, end - at, out, cap);
 }
+
+/* ---- DKIM-Signature d= ---------------------------------------------- */
+
+int ah_dkim_domain(const char *value, size_t len, char *out, size_t cap)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t end = i, eq;
+
+		while (end < len && value[end] != ';')
+			end++;
+		eq = i;
+		while (eq < end && value[eq] != '=')
+			eq++;
+		if (eq < end) {
+			size_t ns = i, ne = eq;
+
+			while (ns < ne && wsp(value[ns]))
+				ns++;
+			while (ne > ns && wsp(value[ne - 1]))
+				ne--;
+			if (ne - ns == 1 && value[ns] == 'd')
+				return copy_domain(value + eq + 1, end - eq - 1,
+						   out, cap);
+		}
+		i = end + 1;
+	}
+	return 0;
+}

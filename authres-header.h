@@ -51,4 +51,9 @@ bool ah_is_ours(const char *value, size_t len, const char *id);
  * empty label); -1: more than one address. */
 int ah_from_domain(const char *value, size_t len, char *out, size_t cap);
 
+/* The d= tag of a DKIM-Signature value (unfolded; RFC 6376 3.2 tag
+ * list, tag names case-sensitive), as ah_from_domain() gives a domain.
+ * 1: found; 0: none or not a usable domain. */
+int ah_dkim_domain(const char *value, size_t len, char *out, size_t cap);
+
 #endif

@@ -64,11 +64,16 @@ struct ar_dmarc {
 	char from[AR_DOMAIN_MAX];
 };
 
+/* libopendmarc with the public suffix list at psl (read now: call it
+ * before the sandbox, which may not let the path be opened); 0 or -1. */
+int authres_dmarc_init(const char *psl);
+
 /* DMARC (RFC 7489) for the From domain from (""/NULL: none found, -1
- * from ah_from_domain: permerror), from the SPF and DKIM results. */
+ * from ah_from_domain: permerror), from the SPF and DKIM results;
+ * permerror when authres_dmarc_init() failed. */
 void authres_dmarc(const char *ip, const char *from, int from_state,
 		   const struct ar_spf *spf, const struct ar_dkim *dkim,
-		   size_t ndkim, const char *psl, struct ar_dmarc *out);
+		   size_t ndkim, struct ar_dmarc *out);
 
 /* All verdicts of one message, as the child sends them. */
 struct ar_results {

@@ -59,12 +59,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "authres.h"
 #include "authres-header.h"
+#include "authres-psl.h"
 #include "authres-sandbox.h"
 #include "dmarc-store.h"
 #include "escape.h"
@@ -203,6 +205,8 @@ struct header {
 	size_t ncuts;
 	char from[AR_DOMAIN_MAX];
 	int from_state;		/* ah_from_domain(), 0 when no From */
+	char dkim_d[AR_DKIM_MAX][AR_DOMAIN_MAX];  /* d= of the signatures */
+	size_t ndkim_d;
 };
 
 static char value_buf[VALUE_MAX];
@@ -251,7 +255,7 @@ static int read_header(int msg, struct header *h)
 	return QQ_OK;
 }
 
-/* Our forged fields to cut, and the From domain. */
+/* Our forged fields to cut, the From domain, the signers' d=. */
 static void scan_header(struct header *h, const char *id)
 {
 	size_t froms = 0, len;
@@ -259,7 +263,17 @@ static void scan_header(struct header *h, const char *id)
 	h->ncuts = 0;
 	h->from_state = 0;
 	h->from[0] = '\0';
+	h->ndkim_d = 0;
 	for (size_t i = 0; i < h->nf; i++) {
+		if (h->ndkim_d < AR_DKIM_MAX &&
+		    ah_name_is(h->buf, &h->f[i], "DKIM-Signature")) {
+			const char *v = field_value(h, i, &len);
+
+			if (ah_dkim_domain(v, len, h->dkim_d[h->ndkim_d],
+					   AR_DOMAIN_MAX) == 1)
+				h->ndkim_d++;
+			continue;
+		}
 		if (ah_name_is(h->buf, &h->f[i], "Authentication-Results")) {
 			const char *v = field_value(h, i, &len);
 
@@ -284,7 +298,7 @@ static void scan_header(struct header *h, const char *id)
 
 struct ctx {
 	const struct config *cfg;
-	const char *ip, *helo, *sender;
+	const char *ip, *helo, *sender, *spf_domain;
 	int msg;
 	const struct header *h;
 };
@@ -320,14 +334,11 @@ static void child_checks(const struct ctx *c, int out)
 {
 	static struct ar_results r;
 	struct timespec start;
-	const char *at = strrchr(c->sender, '@');
 	int t = c->cfg->dns_timeout, dl = c->cfg->deadline;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &start);
 	temperror_all(&r);
-	snprintf(r.spf.domain, sizeof r.spf.domain, "%s",
-		 c->sender[0] != '\0' ? (at != NULL ? at + 1 : c->sender)
-				      : c->helo);
+	snprintf(r.spf.domain, sizeof r.spf.domain, "%s", c->spf_domain);
 	if (c->sender[0] == '\0')
 		snprintf(r.spf.identity, AR_WORD, "helo");
 	snprintf(r.dmarc.from, sizeof r.dmarc.from, "%s", c->h->from);
@@ -345,7 +356,7 @@ static void child_checks(const struct ctx *c, int out)
 	send_results(out, &r);
 	if (time_left(&start, dl, t))
 		authres_dmarc(c->ip, c->h->from, c->h->from_state, &r.spf,
-			      r.dkim, r.ndkim, c->cfg->psl, &r.dmarc);
+			      r.dkim, r.ndkim, &r.dmarc);
 	send_results(out, &r);
 }
 
@@ -386,6 +397,16 @@ static void collect(int in, pid_t pid, int deadline, struct ar_results *r)
 	authres_sanitize(r);
 }
 
+/* RFC 7208 2.4: the MAIL FROM domain, or HELO for <>. */
+static const char *spf_domain(const char *sender, const char *helo)
+{
+	const char *at = strrchr(sender, '@');
+
+	if (sender[0] == '\0')
+		return helo;
+	return at != NULL ? at + 1 : sender;
+}
+
 /* RES_OPTIONS: the resolver of every library (res_ninit reads it) tries
  * each query once and waits at most timeout seconds. */
 static int resolver_options(int timeout)
@@ -396,27 +417,60 @@ static int resolver_options(int timeout)
 	return setenv("RES_OPTIONS", opts, 1);
 }
 
+/* The public suffix list lines this message needs (authres-psl.c), in
+ * a memfd the child reads as /proc/self/fd/N before its sandbox; the
+ * whole list when that cannot be made. */
+static int psl_for(const struct ctx *c, char *path, size_t cap)
+{
+	const char *domains[AR_DKIM_MAX + 2];
+	size_t n = 0;
+	int fd = memfd_create("smtp-authres-psl", MFD_CLOEXEC);
+
+	domains[n++] = c->h->from;
+	domains[n++] = c->spf_domain;
+	for (size_t i = 0; i < c->h->ndkim_d; i++)
+		domains[n++] = c->h->dkim_d[i];
+	if (fd >= 0 && psl_filter(c->cfg->psl, domains, n, fd) == 0) {
+		snprintf(path, cap, "/proc/self/fd/%d", fd);
+		return fd;
+	}
+	if (fd >= 0)
+		(void)close(fd);
+	snprintf(path, cap, "%s", c->cfg->psl);
+	return -1;
+}
+
 static int run_checks(const struct ctx *c, struct ar_results *r)
 {
-	int p[2];
+	char psl[PATH_MAX];
+	int p[2], pslfd;
 	pid_t pid;
 
 	temperror_all(r);
+	pslfd = psl_for(c, psl, sizeof psl);
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return fail(QQ_NOMEM, "pipe: %s", strerror(errno));
 	pid = fork();
 	if (pid == -1) {
 		(void)close(p[0]);
 		(void)close(p[1]);
+		if (pslfd >= 0)
+			(void)close(pslfd);
 		return fail(QQ_NOMEM, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
 		(void)close(p[0]);
-		if (resolver_options(c->cfg->dns_timeout) == 0 &&
-		    authres_sandbox() == 0)
-			child_checks(c, p[1]);
+		/* the suffix list is read before the sandbox: it may not let
+		 * /proc be opened; a failure leaves dmarc=permerror */
+		if (resolver_options(c->cfg->dns_timeout) == 0) {
+			(void)authres_dmarc_init(psl);
+			if (authres_sandbox() == 0)
+				child_checks(c, p[1]);
+		}
 		_exit(0);
 	}
+	if (pslfd >= 0)
+		(void)close(pslfd);
 	(void)close(p[1]);
 	collect(p[0], pid, c->cfg->deadline, r);
 	(void)close(p[0]);
@@ -622,6 +676,7 @@ static int authres(char **next)
 	c.ip = getenv("TCPREMOTEIP") != NULL ? getenv("TCPREMOTEIP") : "";
 	c.helo = getenv("SMTP_HELO") != NULL ? getenv("SMTP_HELO") : "";
 	c.sender = env.sender;
+	c.spf_domain = spf_domain(env.sender, c.helo);
 	c.msg = msg;
 	c.h = &hdr;
 	if ((code = run_checks(&c, &r)) != QQ_OK) {

@@ -25,6 +25,9 @@
  *	  unfolded value (ASCII case-insensitively) after an '@'; for
  *	  a plain "local@domain" value it is exactly that domain
  *	  lower-cased; -1 only when the value holds a ','.
+ *	- ah_dkim_domain() of every DKIM-Signature field: 1 only with such
+ *	  a domain, found in the value after an '='; the d= tag and no
+ *	  other ("dd=", "xd=") is read.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -194,6 +197,31 @@ static void check_from(const char *v, size_t len)
 	CHECK(found);
 }
 
+/* d=: a usable domain that occurs in the value after "d", WSP, "=". */
+static void check_dkim_d(const char *v, size_t len)
+{
+	char dom[256];
+	size_t dl;
+	bool found = false;
+
+	if (ah_dkim_domain(v, len, dom, sizeof dom) != 1)
+		return;
+	dl = strlen(dom);
+	CHECK(dl > 0 && dom[0] != '.' && dom[dl - 1] != '.' &&
+	      strstr(dom, "..") == NULL);
+	for (size_t i = 0; i < dl; i++)
+		CHECK((dom[i] >= 'a' && dom[i] <= 'z') ||
+		      (dom[i] >= '0' && dom[i] <= '9') || dom[i] == '-' ||
+		      dom[i] == '.');
+	for (size_t i = 0; i + dl <= len && !found; i++)
+		found = strncasecmp(v + i, dom, dl) == 0 &&
+			memchr(v, '=', i) != NULL;
+	CHECK(found);
+	CHECK(ah_dkim_domain(" v=1; a=x; d = Example.ORG ; s=s", 32, dom,
+			     sizeof dom) == 1 && strcmp(dom, "example.org") == 0);
+	CHECK(ah_dkim_domain(" dd=a.b; xd=c.d", 15, dom, sizeof dom) == 0);
+}
+
 /* A plain "local@domain" value: the domain itself, lower-cased. */
 static void check_plain_from(void)
 {
@@ -243,6 +271,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const char *v = value_of(b, &f[i], &len, val, sizeof val);
 
 			check_from(v, len);
+		} else if (ah_name_is(b, &f[i], "DKIM-Signature")) {
+			const char *v = value_of(b, &f[i], &len, val, sizeof val);
+
+			check_dkim_d(v, len);
 		}
 		if (!cut) {
 			memcpy(out + o, b + f[i].off, f[i].len);

@@ -40,6 +40,7 @@ setup_file() {
 	dns_txt example.com 'v=spf1 ip4:192.0.2.10 -all'
 	dns_txt _dmarc.example.com 'v=DMARC1; p=reject; sp=quarantine'
 	dns_txt sub.example.com 'v=spf1 ip4:192.0.2.10 -all'
+	dns_txt sel._domainkey.mail.example.com "v=DKIM1; k=rsa; p=$(cat "$K/a.pub")"
 	# the SPF results
 	dns_txt soft.test 'v=spf1 ~all'
 	dns_txt neutral.test 'v=spf1 ?all'
@@ -340,6 +341,21 @@ dkim=pass header.d=a.test header.s=sel $(hb 1)"
 	run -0 authres x@sub.example.com
 	run ar_method dmarc
 	assert_output 'dmarc=pass (p=reject) header.from=example.com'
+}
+
+@test "DKIM relaxed alignment: a signer in a subdomain of the From domain aligns, another domain does not" {
+	msg x@example.com
+	sign a sel mail.example.com
+	TCPREMOTEIP=192.0.2.20 run -0 authres x@none.test
+	run ar_method dkim
+	assert_output "dkim=pass header.d=mail.example.com header.s=sel $(hb 1)"
+	run ar_method dmarc
+	assert_output 'dmarc=pass (p=reject) header.from=example.com'
+	msg x@example.com
+	sign a sel a.test
+	TCPREMOTEIP=192.0.2.20 run -0 authres x@none.test
+	run ar_method dmarc
+	assert_output 'dmarc=fail (p=reject) header.from=example.com'
 }
 
 @test "dmarc=none without a record; permerror with two From addresses" {
