@@ -22,7 +22,9 @@
  *	file systems take the inode lock for the whole of such a write and
  *	place it at the end of file under it, so two lines never
  *	interleave (the test appends 20 x 200 records concurrently).  No
- *	lock file, no rename, nothing to clean up.
+ *	lock file, no rename, nothing to clean up.  This holds for local
+ *	file systems (ext4, xfs, btrfs, tmpfs), not for NFS, whose O_APPEND
+ *	is emulated by the client: keep the store on a local disk.
  *	A crash at any point: before the write, nothing; during it (a
  *	full disk, a power loss), a torn line with no valid checksum.  The
  *	next append may then land on the torn line's end; the reader parses
