@@ -249,6 +249,7 @@ fuzz-smoke:
 
 # ---- bench/: smtp-session against a floor server, see bench/run ---------
 # Not part of check or CI: about five minutes, needs the machine to itself.
+# bench/run ends with bench/authres.sh (smtp-authres in the chain; root).
 BENCH_BIN = bench/build/smtp-load bench/build/floor bench/build/floor-deliver \
 	    bench/build/rusage
 BENCH_CFLAGS = -std=c11 -O2 -g $(WARN) -D_GNU_SOURCE

@@ -14,8 +14,9 @@
  *
  *	Kept: a rule ("example.com", "*.example.com", "!www.example.com")
  *	whose name without "*." or "!" is one of the domains or a suffix of
- *	one at a label boundary, ASCII case ignored; and every comment line
- *	holding "xn-" (libopendmarc also reads IDN names out of comments).
+ *	one at a label boundary, ASCII case ignored; and, when one of the
+ *	domains has a punycode label, every comment line holding "xn-"
+ *	(libopendmarc also reads IDN names out of comments).
  *
  * LIMITS
  *	The list is read in 64 KiB blocks; a line longer than 1023 octets
@@ -48,10 +49,10 @@ static bool suffix_of(const char *name, size_t n, const char *d)
 }
 
 static bool keep(const char *line, size_t n, const char *const *domains,
-		 size_t nd)
+		 size_t nd, bool idn)
 {
 	if (n >= 2 && line[0] == '/' && line[1] == '/')
-		return memmem(line, n, "xn-", 3) != NULL;
+		return idn && memmem(line, n, "xn-", 3) != NULL;
 	if (n >= 2 && line[0] == '*' && line[1] == '.') {
 		line += 2;
 		n -= 2;
@@ -73,10 +74,15 @@ int psl_filter(const char *path, const char *const *domains, size_t nd,
 {
 	static char buf[64 * 1024 + LINE_MAX_];
 	size_t have = 0;
+	bool idn = false;
 	int in = open(path, O_RDONLY | O_CLOEXEC), err;
 
 	if (in == -1)
 		return -1;
+	/* comments only matter to a domain with an IDN (punycode) label */
+	for (size_t i = 0; i < nd; i++)
+		if (domains[i] != NULL && strstr(domains[i], "xn-") != NULL)
+			idn = true;
 	for (;;) {
 		ssize_t r = read(in, buf + have, sizeof buf - have);
 		size_t start = 0;
@@ -93,7 +99,7 @@ int psl_filter(const char *path, const char *const *domains, size_t nd,
 			if (nl == NULL)
 				break;
 			n = (size_t)(nl - (buf + start));
-			if (keep(buf + start, n, domains, nd) &&
+			if (keep(buf + start, n, domains, nd, idn) &&
 			    write_all(out, buf + start, n + 1) == -1)
 				goto fail;
 			start += n + 1;

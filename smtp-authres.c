@@ -207,6 +207,7 @@ struct header {
 	int from_state;		/* ah_from_domain(), 0 when no From */
 	char dkim_d[AR_DKIM_MAX][AR_DOMAIN_MAX];  /* d= of the signatures */
 	size_t ndkim_d;
+	size_t nsigs;		/* DKIM-Signature fields */
 };
 
 static char value_buf[VALUE_MAX];
@@ -263,13 +264,14 @@ static void scan_header(struct header *h, const char *id)
 	h->ncuts = 0;
 	h->from_state = 0;
 	h->from[0] = '\0';
-	h->ndkim_d = 0;
+	h->ndkim_d = h->nsigs = 0;
 	for (size_t i = 0; i < h->nf; i++) {
-		if (h->ndkim_d < AR_DKIM_MAX &&
-		    ah_name_is(h->buf, &h->f[i], "DKIM-Signature")) {
+		if (ah_name_is(h->buf, &h->f[i], "DKIM-Signature")) {
 			const char *v = field_value(h, i, &len);
 
-			if (ah_dkim_domain(v, len, h->dkim_d[h->ndkim_d],
+			h->nsigs++;
+			if (h->ndkim_d < AR_DKIM_MAX &&
+			    ah_dkim_domain(v, len, h->dkim_d[h->ndkim_d],
 					   AR_DOMAIN_MAX) == 1)
 				h->ndkim_d++;
 			continue;
@@ -349,7 +351,10 @@ static void child_checks(const struct ctx *c, int out)
 	if (time_left(&start, dl, t))
 		authres_spf(c->ip, c->helo, c->sender, &r.spf);
 	send_results(out, &r);
-	if (time_left(&start, dl, t))
+	/* no signature: no libopendkim (its start-up is OpenSSL's) */
+	if (c->h->nsigs == 0)
+		r.ndkim = 0;
+	else if (time_left(&start, dl, t))
 		r.ndkim = (unsigned)authres_dkim(c->msg, c->h->buf, c->h->f,
 						 c->h->nf, (off_t)c->h->body,
 						 t, r.dkim);

@@ -23,6 +23,12 @@
 # of the rusage wrapper included, the same for all variants), CPU ms per
 # message (user+sys of the whole chain: smtp-authres, its checking child,
 # smtp-deliver; from wait4 via bench/build/rusage) and the largest RSS.
+# With valgrind installed, also the instructions (callgrind Ir) of
+# smtp-authres for one message of each kind: the machine is shared and
+# noisy, instruction counts are not.  callgrind reports the checking
+# child, whose count includes everything its parent did before the fork
+# (loader, header, suffix list); the parent's few steps after it end in
+# execve(2), where callgrind reports nothing.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SMTP_BUILD:-$top}
@@ -137,4 +143,25 @@ for v in "${variants[@]}"; do
 		"$(rss_kib "$T/ru.$v")" \
 		"$(awk -v a="$w" -v b="$base_w" 'BEGIN { printf "%+.3f", a - b }')" \
 		"$(awk -v a="$c" -v b="$base_c" 'BEGIN { printf "%+.3f", a - b }')"
+done
+
+command -v valgrind >/dev/null || exit 0
+# ir VARIANT: callgrind's instruction count of the checking child
+ir() {
+	local msg=$T/signed resolv=$DNS_DIR/resolv.conf
+	case $1 in
+	authres) msg=$T/plain ;;
+	nodns) resolv=$(dns_resolv_refused) ;;
+	esac
+	# stderr must be a pipe: the child may not write a regular file
+	DNS_RESOLV=$resolv dns_run valgrind --tool=callgrind \
+		--callgrind-out-file=/dev/null "$build/smtp-authres" /bin/true \
+		<"$msg" 2>&1 1<"$T/env" | sed -n 's/^==\([0-9]*\)== Collected : //p' |
+		sort -n | tail -1
+}
+echo
+echo "| smtp-authres up to the hand-off (callgrind) | instructions |"
+echo "|---|---:|"
+for v in authres dkim nodns; do
+	printf '| %s | %s |\n' "$(label "$v")" "$(ir "$v")"
 done
