@@ -82,10 +82,12 @@ DEPS_CHECK += msmtp
 DEPS_CHECK += redis-server redis-tools libhiredis0.14
 
 # smtp-authres (issue 14): its libraries; the tests' DNS server
-# (dnsmasq, in a network namespace) and DKIM signer (dkimpy); the public
-# suffix list is what DMARC's organizational domain is found with
+# (dnsmasq, in a network namespace: dnsmasq-base, the binary alone --
+# the dnsmasq package would also start a resolver on the host's port 53)
+# and DKIM signer (dkimpy); the public suffix list is what DMARC's
+# organizational domain is found with
 DEPS_BUILD += libspf2-dev libopendkim-dev libopendmarc-dev
-DEPS_CHECK += dnsmasq python3-dkim publicsuffix
+DEPS_CHECK += dnsmasq-base python3-dkim publicsuffix
 
 .PHONY: all deps deps-build deps-demo deps-check check check-asan demo \
 	install uninstall clean help callgraph \

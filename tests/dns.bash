@@ -18,7 +18,8 @@
 # dns_run runs "$@" in the namespace (dns_exec: without a subshell).  DNS_RESOLV names another
 # resolv.conf for one call (dns_resolv_dead: a server that never
 # answers, for the time budget; dns_resolv_refused: nothing listens).
-# Needs root (unshare, nsenter, mount), dnsmasq, iproute2, python3.
+# Needs root (unshare, nsenter, mount), dnsmasq (Debian: dnsmasq-base),
+# iproute2, python3.
 
 DNS_ARGS=()
 
