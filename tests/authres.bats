@@ -22,7 +22,7 @@ setup_file() {
 			base64 -w0 >"$K/$k.pub"
 	done
 	# a.test: SPF for 192.0.2.10, DKIM key "sel", DMARC p=reject
-	dns_txt a.test 'v=spf1 ip4:192.0.2.10 -all'
+	dns_txt a.test 'v=spf1 ip4:192.0.2.10 ip6:2001:db8::10 -all'
 	dns_txt sel._domainkey.a.test "v=DKIM1; k=rsa; p=$(cat "$K/a.pub")"
 	dns_txt _dmarc.a.test 'v=DMARC1; p=reject'
 	# b.test: a second signer (no DMARC record)
@@ -55,6 +55,7 @@ setup_file() {
 	dns_txt helo.test 'v=spf1 ip4:192.0.2.10 -all'
 	# iprev: .10 confirmed, .20 a PTR whose name has no address, .30 none
 	dns_host mx.a.test 192.0.2.10
+	dns_host mx6.a.test 2001:db8::10
 	dns_ptr 192.0.2.20 ghost.test
 	# the chain over sockets
 	dns_txt chain.test 'v=spf1 ip4:192.0.2.10 -all'
@@ -369,7 +370,7 @@ dkim=pass header.d=a.test header.s=sel $(hb 1)"
 	assert_output 'dmarc=permerror'
 }
 
-@test "one DMARC record per message in SMTP_DMARC_DIR (read back with smtp-dmarc-report's store)" {
+@test "one DMARC record per message in SMTP_DMARC_DIR (dmarc-store.c's line format)" {
 	msg x@a.test
 	sign a sel a.test
 	run -0 authres x@a.test
@@ -397,6 +398,20 @@ dkim=pass header.d=a.test header.s=sel $(hb 1)"
 	TCPREMOTEIP=192.0.2.30 run -0 authres x@a.test
 	run ar_method iprev
 	assert_output 'iprev=fail policy.iprev=192.0.2.30'
+}
+
+@test "an IPv6 client: iprev through ip6.arpa, SPF ip6:, the address quoted in the field (RFC 8601 2.2)" {
+	msg x@a.test
+	TCPREMOTEIP=2001:db8::10 run -0 authres x@a.test
+	run ar_method iprev
+	assert_output 'iprev=pass policy.iprev="2001:db8::10" (mx6.a.test)'
+	run ar_method spf
+	assert_output 'spf=pass smtp.mailfrom=a.test'
+	TCPREMOTEIP=2001:db8::11 run -0 authres x@a.test
+	run ar_method iprev
+	assert_output 'iprev=fail policy.iprev="2001:db8::11"'
+	run ar_method spf
+	assert_output 'spf=fail smtp.mailfrom=a.test'
 }
 
 # ---- our header, forged ones -------------------------------------------
