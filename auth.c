@@ -72,6 +72,9 @@
  *	CHECKPW_TIMEOUT (30 s) are compile-time constants.
  *
  * DIAGNOSTICS
+ *	libcrypt.so.1 is loaded at the first check (crypt_load(), dlib.c):
+ *	missing, every check is a temporary failure (454 4.7.0, the auth
+ *	event's reason "libcrypt.so.1 not available: ...").
  *	Log events: "auth" (result ok, failed, tempfail, cancelled, error,
  *	aborted) and "auth_limit" when the session is closed after too many
  *	failures.  An SMTP_PASSWD file that cannot be opened, is not a
@@ -92,6 +95,7 @@
 
 #include "auth.h"
 #include "child.h"
+#include "dlib.h"
 #include "gate.h"
 #include "io.h"
 #include "log.h"
@@ -287,6 +291,41 @@ static bool user_valid(const char *user, size_t len)
 	return true;
 }
 
+/* ---- libcrypt, loaded at the first check ---------------------------- */
+
+/*
+ * libcrypt is not linked (dlib.c): a session without AUTH never maps
+ * it.  crypt_load() runs in the session before the first check (not in
+ * the hash-checking child, which would load it again each time).
+ * Missing: the check is a temporary failure, 454 4.7.0, with
+ * "libcrypt.so.1 not available: <dlerror>" as the auth event's reason;
+ * --check-config reports it.
+ */
+#define CRYPT_SONAME "libcrypt.so.1"
+#define CRYPT_FUNCS(X) X(crypt_rn) X(crypt_gensalt_rn)
+
+static struct {
+#define X(f) __typeof__(&f) f;
+	CRYPT_FUNCS(X)
+#undef X
+} C;
+
+static const char *crypt_load(void)
+{
+	static const struct dlib_sym syms[] = {
+#define X(f) { #f, &C.f },
+		CRYPT_FUNCS(X)
+#undef X
+	};
+	static int state;                 /* 0 not tried, 1 ok, -1 failed */
+	static char err[256];
+
+	if (state == 0)
+		state = dlib_load(CRYPT_SONAME, syms, sizeof syms / sizeof syms[0],
+				  err, sizeof err) ? 1 : -1;
+	return state > 0 ? NULL : err;
+}
+
 /* One crypt_rn(): 1 when pass gives exactly hash, 0 when not, -1 when
  * the hash is unusable (locked "!...", "*", empty, unknown method). */
 static int crypt_check(const char *pass, const char *hash)
@@ -295,7 +334,7 @@ static int crypt_check(const char *pass, const char *hash)
 	int r;
 
 	memset(&crypt_state, 0, sizeof crypt_state);
-	h = crypt_rn(pass, hash, &crypt_state, sizeof crypt_state);
+	h = C.crypt_rn(pass, hash, &crypt_state, sizeof crypt_state);
 	if (!h || h[0] == '*')
 		r = -1;
 	else
@@ -345,7 +384,7 @@ static void dummy_crypt(const char *pass)
 	static char setting[CRYPT_GENSALT_OUTPUT_SIZE];
 
 	if (!setting[0] &&
-	    !crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof setting)) {
+	    !C.crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof setting)) {
 		setting[0] = '\0';
 		return;
 	}
@@ -589,9 +628,19 @@ int auth_check_costs(const struct config *cfg, void (*report)(const char *))
 	size_t cap = 0;
 	ssize_t len;
 	FILE *f;
+	const char *nolib;
 
 	if (!cfg->passwd || !(f = fopen(cfg->passwd, "re")))
 		return 0;                 /* check_auth_files() said why */
+	if ((nolib = crypt_load())) {
+		fclose(f);
+		if (report) {
+			char msg[320];
+			snprintf(msg, sizeof msg, "SMTP_PASSWD: %s", nolib);
+			report(msg);
+		}
+		return 1;
+	}
 	while ((len = getline(&buf, &cap, f)) >= 0) {
 		char *colon, *end;
 
@@ -620,7 +669,12 @@ static enum verdict check_credentials(struct session *s, const char *user,
 	char hash[CRYPT_OUTPUT_SIZE];
 	enum verdict v = V_BAD;
 	bool valid = user_valid(user, ulen) && strlen(user) == ulen;
+	const char *nolib = crypt_load();
 
+	if (nolib) {                      /* every path below may crypt */
+		*why = nolib;
+		return V_TEMP;
+	}
 	*why = "unknown user";
 	if (plen == 0 || strlen(pass) != plen) {
 		/* empty, or a NUL inside: crypt would see only a prefix */

@@ -4,7 +4,8 @@
  * SUMMARY
  *	config_check_files() looks at what config_load() (config.c) only
  *	named: the spool directory, the deliver program, the recipients
- *	file, the GeoIP database, the lockout state file, the password file
+ *	file, the GeoIP database, the lockout state file (or the Redis
+ *	server of SMTP_LOCKOUT_REDIS: connected, one check), the password file
  *	and the checkpassword program, as whoever runs it (main() runs it
  *	as the sessions' user when started as root).  Kept apart from
  *	config.c so that smtp-lockout can link the configuration without
@@ -146,6 +147,28 @@ static void check_auth_files(const struct config *cfg, struct config_problems *p
 			cfg->checkpassword_argv[0], strerror(errno));
 }
 
+/* SMTP_LOCKOUT_REDIS: connects, and one check (of "unknown") proves the
+ * password, the DB and the script. */
+static void check_redis(const struct config *cfg, struct config_problems *p)
+{
+	struct lockout_redis_conf rc = { cfg->lockout_redis,
+		cfg->lockout_redis_password_file, cfg->lockout_redis_timeout };
+	struct lockout_policy pol = { 1, 1, 1, cfg->lockout_v6_prefix };
+	struct lockout lk;
+	char err[512];
+	time_t until;
+
+	if (!cfg->lockout_redis)
+		return;
+	if (lockout_open_redis(&lk, &rc, &pol, err, sizeof err) < 0) {
+		config_problem(p, "SMTP_LOCKOUT_REDIS: %s", err);
+		return;
+	}
+	if (lockout_check(&lk, LOCKOUT_UNKNOWN, &until) == LOCKOUT_ERROR)
+		config_problem(p, "SMTP_LOCKOUT_REDIS: %s", lockout_error(&lk));
+	lockout_close(&lk);
+}
+
 static void check_gate_files(const struct config *cfg, struct config_problems *p)
 {
 	char err[512];
@@ -165,6 +188,7 @@ static void check_gate_files(const struct config *cfg, struct config_problems *p
 		else
 			lockout_close(&lk);
 	}
+	check_redis(cfg, p);
 }
 
 int config_check_files(const struct config *cfg, void (*report)(const char *))

@@ -42,6 +42,7 @@
 static const char *const bare_lf_words[] = { "normalize", "reject", NULL };
 static const char *const mode_words[] = { "off", "optional", "required", NULL };
 static const char *const log_words[] = { "auto", "journal", "stderr", NULL };
+static const char *const fallback_words[] = { "none", "file", NULL };
 
 #define FIELD(f)	.offset = offsetof(struct config, f), \
 			.size = sizeof(((struct config *)0)->f)
@@ -137,6 +138,14 @@ const struct config_schema config_schema[] = {
 	  .help = "IPv6 addresses are counted per prefix of this length" },
 	{ "SMTP_LOCKOUT_SLOTS", "65536", NUM(lockout_slots, 64, 1 << 24),
 	  .help = "entries in the state file (fixed when the file is created)" },
+	{ "SMTP_LOCKOUT_REDIS", NULL, TEXT(lockout_redis),
+	  .help = "redis://IP[:PORT][/DB] or unix:/PATH[?db=DB]: the lockout shared by a fleet, instead of the file" },
+	{ "SMTP_LOCKOUT_REDIS_PASSWORD_FILE", NULL, PATH(lockout_redis_password_file),
+	  .help = "file whose first line is the Redis password (AUTH); unset: none" },
+	{ "SMTP_LOCKOUT_REDIS_TIMEOUT", "50", NUM(lockout_redis_timeout, 1, 10000),
+	  .help = "milliseconds for the Redis connect, and for each reply" },
+	{ "SMTP_LOCKOUT_REDIS_FALLBACK", "none", ENUM(lockout_redis_fallback, fallback_words),
+	  .help = "none (AUTH 454 while Redis fails) or file (SMTP_LOCKOUT_FILE meanwhile)" },
 	{ "SMTP_GEOIP_DB", NULL, TEXT(geoip_db),
 	  .help = "MaxMind DB (Country or City) for the client's country" },
 	{ "SMTP_COUNTRY_DENY", "", COUNTRIES(country_deny),
@@ -298,7 +307,8 @@ static int word(const struct value *x, struct config_problems *p)
 
 _Static_assert(sizeof(enum tls_mode) == sizeof(int) &&
 	       sizeof(enum auth_mode) == sizeof(int) &&
-	       sizeof(enum bare_lf_mode) == sizeof(int), "CONFIG_ENUM stores an int");
+	       sizeof(enum bare_lf_mode) == sizeof(int) &&
+	       sizeof(enum lockout_fallback) == sizeof(int), "CONFIG_ENUM stores an int");
 
 static void load_enum(const struct value *x, struct config_problems *p)
 {
@@ -475,6 +485,8 @@ static void check_together(const struct config *cfg, struct config_problems *p)
 		config_problem(p, "SMTP_TLS_IMPLICIT: needs SMTP_TLS_CERT and SMTP_TLS_KEY");
 	if (cfg->tls_implicit && cfg->tls == TLS_OFF)
 		config_problem(p, "SMTP_TLS_IMPLICIT: 1 contradicts SMTP_TLS=off");
+	if (cfg->lockout_redis_fallback == FALLBACK_FILE && !cfg->lockout_file)
+		config_problem(p, "SMTP_LOCKOUT_REDIS_FALLBACK: file needs SMTP_LOCKOUT_FILE");
 	/* env(): a checkpassword that did not split is reported already */
 	if (cfg->auth != AUTH_OFF && !cfg->passwd && !env("SMTP_CHECKPASSWORD"))
 		config_problem(p, "SMTP_AUTH: %s needs SMTP_PASSWD or SMTP_CHECKPASSWORD",

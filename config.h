@@ -17,6 +17,7 @@
 enum bare_lf_mode { BARE_LF_NORMALIZE, BARE_LF_REJECT };
 enum tls_mode     { TLS_OFF, TLS_OPTIONAL, TLS_REQUIRED };
 enum auth_mode    { AUTH_OFF, AUTH_OPTIONAL, AUTH_REQUIRED };
+enum lockout_fallback { FALLBACK_NONE, FALLBACK_FILE };
 
 struct config {
 	char hostname[HOSTNAME_MAX + 1];
@@ -50,6 +51,10 @@ struct config {
 	unsigned lockout_threshold, lockout_window, lockout_duration;
 	unsigned lockout_v6_prefix;
 	uint32_t lockout_slots;
+	const char *lockout_redis;        /* SMTP_LOCKOUT_REDIS: the fleet's store */
+	const char *lockout_redis_password_file;
+	unsigned lockout_redis_timeout;   /* ms */
+	enum lockout_fallback lockout_redis_fallback;  /* when Redis fails */
 	const char *geoip_db;
 	const char *country_deny;         /* "" or "CN RU --" */
 	const char *auth_countries;       /* "" = all */

@@ -18,8 +18,13 @@
  * DIAGNOSTICS
  *	A lockout store that cannot be opened or is corrupt is logged once;
  *	plain mail goes on (fail open for the MX), AUTH answers 454 4.7.0
- *	(fail closed for logins).  A GeoIP database that cannot be opened is
- *	logged; without it there is no country ("--") and no country policy.
+ *	(fail closed for logins).  A Redis store (SMTP_LOCKOUT_REDIS) that
+ *	cannot be reached, answers late or refuses is logged with the
+ *	reason (lockout_error ... fallback=none|file); with
+ *	SMTP_LOCKOUT_REDIS_FALLBACK=file the session then uses
+ *	SMTP_LOCKOUT_FILE from that operation on (retried there).  A GeoIP
+ *	database that cannot be opened is logged; without it there is no
+ *	country ("--") and no country policy.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -33,24 +38,86 @@
 #include "log.h"
 #include "session.h"
 
-static void open_store(struct session *s)
+/* Is there a lockout at all (a state file, or a Redis server)? */
+static bool lockout_on(const struct config *cfg)
+{
+	return cfg->lockout_file || cfg->lockout_redis;
+}
+
+static struct lockout_policy policy(const struct config *cfg)
+{
+	return (struct lockout_policy){ cfg->lockout_threshold,
+		cfg->lockout_window, cfg->lockout_duration,
+		cfg->lockout_v6_prefix };
+}
+
+static void open_file(struct session *s)
 {
 	const struct config *cfg = s->cfg;
-	struct lockout_policy pol = {
-		cfg->lockout_threshold, cfg->lockout_window,
-		cfg->lockout_duration, cfg->lockout_v6_prefix,
-	};
+	struct lockout_policy pol = policy(cfg);
 	char err[512];
 
-	s->lockout.fd = -1;
-	s->lockout_ok = false;
-	if (!cfg->lockout_file)
-		return;
 	s->lockout_ok = lockout_open(&s->lockout, cfg->lockout_file,
 				     cfg->lockout_slots, &pol, err,
 				     sizeof err) == 0;
 	if (!s->lockout_ok)
 		log_event("lockout_error", "error", err, NULL);
+}
+
+/* Does a failed Redis store hand over to the state file? */
+static const char *fallback(const struct session *s)
+{
+	return s->cfg->lockout_redis_fallback == FALLBACK_FILE ? "file" : "none";
+}
+
+/* SMTP_LOCKOUT_REDIS: connect (the first operation's round trip is the
+ * check below); unreachable: the fallback file, or none (then plain
+ * mail goes on and AUTH answers 454). */
+static void open_store(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	struct lockout_policy pol = policy(cfg);
+	struct lockout_redis_conf rc = { cfg->lockout_redis,
+		cfg->lockout_redis_password_file, cfg->lockout_redis_timeout };
+	char err[512];
+
+	s->lockout.fd = -1;
+	s->lockout.redis = NULL;
+	s->lockout_ok = false;
+	if (!cfg->lockout_redis) {
+		if (cfg->lockout_file)
+			open_file(s);
+		return;
+	}
+	s->lockout_ok = lockout_open_redis(&s->lockout, &rc, &pol, err,
+					   sizeof err) == 0;
+	if (s->lockout_ok)
+		return;
+	log_event("lockout_error", "error", err, "when", "connect",
+		  "fallback", fallback(s), NULL);
+	if (cfg->lockout_redis_fallback == FALLBACK_FILE)
+		open_file(s);
+}
+
+/* An operation returned LOCKOUT_ERROR: logs why (the store's reason, or
+ * what).  A Redis store with the file fallback is replaced by the file
+ * for the rest of the session; true then: retry the operation there. */
+static bool store_failed(struct session *s, const char *what, const char *when)
+{
+	const char *why = *lockout_error(&s->lockout) ?
+			  lockout_error(&s->lockout) : what;
+
+	if (!s->lockout.redis) {
+		log_event("lockout_error", "error", why, "when", when, NULL);
+		return false;
+	}
+	log_event("lockout_error", "error", why, "when", when, "fallback",
+		  fallback(s), NULL);
+	if (s->cfg->lockout_redis_fallback != FALLBACK_FILE)
+		return false;
+	lockout_close(&s->lockout);
+	open_file(s);
+	return s->lockout_ok;
 }
 
 static void time_text(time_t t, char *buf, size_t len)
@@ -99,10 +166,10 @@ static enum lockout_result locked_out(struct session *s, const char *when)
 
 	if (!s->lockout_ok)
 		return LOCKOUT_OK;
-	r = lockout_check(&s->lockout, lockout_addr(s), &until);
-	if (r == LOCKOUT_ERROR)
-		log_event("lockout_error", "error", "cannot read the state file",
-			  "when", when, NULL);
+	do
+		r = lockout_check(&s->lockout, lockout_addr(s), &until);
+	while (r == LOCKOUT_ERROR &&
+	       store_failed(s, "cannot read the state file", when));
 	if (r == LOCKOUT_LOCKED)
 		refuse_locked(s, when, until);
 	return r;
@@ -170,7 +237,7 @@ bool gate_connect(struct session *s)
 
 enum gate_auth gate_auth_check(struct session *s)
 {
-	if (s->cfg->lockout_file && !s->lockout_ok)
+	if (lockout_on(s->cfg) && !s->lockout_ok)
 		return GATE_AUTH_TEMPFAIL;
 	switch (locked_out(s, "auth")) {
 	case LOCKOUT_LOCKED:
@@ -192,12 +259,17 @@ bool gate_auth_country_ok(const struct session *s)
 enum gate_auth gate_auth_charge(struct session *s)
 {
 	time_t until = 0;
+	enum lockout_result r;
 
-	if (!s->cfg->lockout_file)
+	if (!lockout_on(s->cfg))
 		return GATE_AUTH_OK;
 	if (!s->lockout_ok)
 		return GATE_AUTH_TEMPFAIL;
-	switch (lockout_charge(&s->lockout, lockout_addr(s), &until)) {
+	do
+		r = lockout_charge(&s->lockout, lockout_addr(s), &until);
+	while (r == LOCKOUT_ERROR &&
+	       store_failed(s, "cannot charge an attempt", "verify"));
+	switch (r) {
 	case LOCKOUT_OK:
 		return GATE_AUTH_OK;
 	case LOCKOUT_LOCKED:
@@ -208,14 +280,13 @@ enum gate_auth gate_auth_charge(struct session *s)
 		 * another session: this one is not */
 		refuse_locked(s, "verify", 0);
 		return GATE_AUTH_LOCKED;
-	default:
-		log_event("lockout_error", "error", "cannot charge an attempt", NULL);
+	default:                      /* logged by store_failed() */
 		return GATE_AUTH_TEMPFAIL;
 	}
 }
 
-/* Logs what a lockout update returned; true when it locked. */
-static bool locked_by(enum lockout_result r, time_t until, const char *what)
+/* Logs a lock that an update set; true when it locked. */
+static bool locked_by(enum lockout_result r, time_t until)
 {
 	char t[32];
 
@@ -224,8 +295,6 @@ static bool locked_by(enum lockout_result r, time_t until, const char *what)
 		log_event("lockout", "until", t, NULL);
 		return true;
 	}
-	if (r != LOCKOUT_OK)
-		log_event("lockout_error", "error", what, NULL);
 	return false;
 }
 
@@ -236,8 +305,11 @@ bool gate_auth_settle(struct session *s, bool failed)
 
 	if (!s->lockout_ok)
 		return false;
-	r = lockout_settle(&s->lockout, lockout_addr(s), failed, &until);
-	return locked_by(r, until, "cannot settle an attempt");
+	do
+		r = lockout_settle(&s->lockout, lockout_addr(s), failed, &until);
+	while (r == LOCKOUT_ERROR &&
+	       store_failed(s, "cannot settle an attempt", "settle"));
+	return locked_by(r, until);
 }
 
 bool gate_auth_failed(struct session *s)
@@ -247,6 +319,9 @@ bool gate_auth_failed(struct session *s)
 
 	if (!s->lockout_ok)
 		return false;
-	r = lockout_fail(&s->lockout, lockout_addr(s), &until);
-	return locked_by(r, until, "cannot record a failure");
+	do
+		r = lockout_fail(&s->lockout, lockout_addr(s), &until);
+	while (r == LOCKOUT_ERROR &&
+	       store_failed(s, "cannot record a failure", "fail"));
+	return locked_by(r, until);
 }

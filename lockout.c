@@ -39,9 +39,17 @@
  *	else the least recently failed slot that is neither locked nor
  *	charged; else the least recently failed of those.
  *
+ * THE REDIS STORE
+ *	lockout_open_redis() opens the other store, lockout-redis.c (a
+ *	Redis server shared by a fleet of hosts): every public function
+ *	below takes the address's key here and hands the rest to it when
+ *	lk->redis is set, so gate.c and smtp-lockout do not know which
+ *	store runs.  Same keys, same policy, same results.
+ *
  * DIAGNOSTICS
- *	Functions return LOCKOUT_ERROR (lockout_open writes why); the caller
- *	fails closed for AUTH and open for plain mail.
+ *	Functions return LOCKOUT_ERROR (lockout_open writes why;
+ *	lockout_error() says why an operation failed, when it knows); the
+ *	caller fails closed for AUTH and open for plain mail.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,6 +64,7 @@
 #include <unistd.h>
 
 #include "lockout.h"
+#include "lockout-redis.h"
 
 #define MAGIC          "SMTPLCK1"
 #define LOCKOUT_BUCKET 8
@@ -294,6 +303,8 @@ int lockout_open(struct lockout *lk, const char *path, uint32_t nslots,
 	struct stat st;
 
 	lk->map = NULL;
+	lk->redis = NULL;
+	lk->err[0] = '\0';
 	lk->pol = *pol;
 	lk->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW |
 		      (nslots ? O_CREAT : 0), 0600);
@@ -343,8 +354,39 @@ fail:
 	return -1;
 }
 
+int lockout_open_redis(struct lockout *lk, const struct lockout_redis_conf *rc,
+		       const struct lockout_policy *pol, char *err, size_t errlen)
+{
+	lk->fd = -1;
+	lk->map = NULL;
+	lk->err[0] = '\0';
+	lk->pol = *pol;
+	lk->redis = lockout_redis_open(rc, err, errlen);
+	return lk->redis ? 0 : -1;
+}
+
+const char *lockout_error(const struct lockout *lk)
+{
+	return lk->err;
+}
+
+/* An operation on the Redis store: the key, then one script run. */
+static enum lockout_result redis_op(struct lockout *lk, enum lockout_redis_op op,
+				    const char *ip, time_t *until)
+{
+	unsigned char key[16];
+
+	if (!lockout_key(ip, lk->pol.v6_prefix, key))
+		return LOCKOUT_BADADDR;
+	return lockout_redis_op(lk->redis, op, key, &lk->pol, until, lk->err,
+				sizeof lk->err);
+}
+
 void lockout_close(struct lockout *lk)
 {
+	if (lk->redis)
+		lockout_redis_close(lk->redis);
+	lk->redis = NULL;
 	if (lk->map)
 		munmap(lk->map, lk->size);
 	if (lk->fd >= 0)
@@ -460,6 +502,8 @@ enum lockout_result lockout_check(struct lockout *lk, const char *ip,
 	enum lockout_result r = LOCKOUT_OK;
 	uint32_t now = (uint32_t)time(NULL);
 
+	if (lk->redis)
+		return redis_op(lk, LR_CHECK, ip, until);
 	if (!lockout_key(ip, lk->pol.v6_prefix, key))
 		return LOCKOUT_BADADDR;
 	if (!lock_file(lk, LOCK_SH))
@@ -554,9 +598,11 @@ enum lockout_result lockout_charge(struct lockout *lk, const char *ip,
 {
 	uint32_t now;
 	struct slot *s;
-	enum lockout_result r = begin_update(lk, ip, true, &s, &now);
+	enum lockout_result r;
 
-	if (r != LOCKOUT_OK)
+	if (lk->redis)
+		return redis_op(lk, LR_CHARGE, ip, until);
+	if ((r = begin_update(lk, ip, true, &s, &now)) != LOCKOUT_OK)
 		return r;
 	if (s->locked_until > now) {
 		*until = s->locked_until;
@@ -578,10 +624,13 @@ enum lockout_result lockout_settle(struct lockout *lk, const char *ip,
 {
 	uint32_t now;
 	struct slot *s;
-	/* evicted since the charge (a full bucket): a failure starts anew */
-	enum lockout_result r = begin_update(lk, ip, failed, &s, &now);
+	enum lockout_result r;
 
-	if (r != LOCKOUT_OK)
+	if (lk->redis)
+		return redis_op(lk, failed ? LR_SETTLE_FAILED : LR_SETTLE_OK,
+				ip, until);
+	/* evicted since the charge (a full bucket): a failure starts anew */
+	if ((r = begin_update(lk, ip, failed, &s, &now)) != LOCKOUT_OK)
 		return r;
 	if (s) {
 		if (s->pending > 0)
@@ -604,9 +653,11 @@ enum lockout_result lockout_fail(struct lockout *lk, const char *ip,
 {
 	uint32_t now;
 	struct slot *s;
-	enum lockout_result r = begin_update(lk, ip, true, &s, &now);
+	enum lockout_result r;
 
-	if (r != LOCKOUT_OK)
+	if (lk->redis)
+		return redis_op(lk, LR_FAIL, ip, until);
+	if ((r = begin_update(lk, ip, true, &s, &now)) != LOCKOUT_OK)
 		return r;
 	if (add_failure(lk, s, now)) {
 		*until = s->locked_until;
@@ -626,6 +677,9 @@ enum lockout_result lockout_unlock(struct lockout *lk, const char *ip,
 	*found = false;
 	if (!lockout_key(ip, lk->pol.v6_prefix, key))
 		return LOCKOUT_BADADDR;
+	if (lk->redis)
+		return lockout_redis_unlock(lk->redis, key, found, lk->err,
+					    sizeof lk->err);
 	if (!lock_file(lk, LOCK_EX))
 		return LOCKOUT_ERROR;
 	s = find(lk, key);
@@ -639,6 +693,8 @@ enum lockout_result lockout_unlock(struct lockout *lk, const char *ip,
 
 int lockout_clear(struct lockout *lk)
 {
+	if (lk->redis)
+		return lockout_redis_clear(lk->redis, lk->err, sizeof lk->err);
 	if (!lock_file(lk, LOCK_EX))
 		return -1;
 	memset(lk->map + HEADER_SIZE, 0, (size_t)lk->nslots * sizeof(struct slot));
@@ -649,6 +705,9 @@ int lockout_clear(struct lockout *lk)
 int lockout_walk(struct lockout *lk,
 		 void (*fn)(const struct lockout_entry *, void *), void *arg)
 {
+	if (lk->redis)
+		return lockout_redis_walk(lk->redis, fn, arg, lk->err,
+					  sizeof lk->err);
 	if (!lock_file(lk, LOCK_SH))
 		return -1;
 	for (uint32_t i = 0; i < lk->nslots; i++) {

@@ -1,5 +1,7 @@
 /*
- * lockout.h - the shared failed-login state (lockout.c).
+ * lockout.h - the shared failed-login state (lockout.c): a state file
+ * shared by the processes of one host, or a Redis server shared by a
+ * fleet (lockout-redis.c); the same operations and guarantees on both.
  */
 #ifndef LOCKOUT_H
 #define LOCKOUT_H
@@ -34,12 +36,23 @@ struct lockout_entry {
 	uint8_t pending;         /* verifications in flight */
 };
 
+struct lockout_redis;             /* lockout-redis.c */
+
 struct lockout {
 	int fd;
 	unsigned char *map;
 	size_t size;
 	uint32_t nslots;
 	struct lockout_policy pol;
+	struct lockout_redis *redis;  /* set: the Redis store, not the file */
+	char err[192];                /* why the last operation failed */
+};
+
+/* SMTP_LOCKOUT_REDIS and its companions. */
+struct lockout_redis_conf {
+	const char *url;              /* redis://IP[:PORT][/DB], unix:/PATH[?db=N] */
+	const char *password_file;    /* NULL: no AUTH */
+	unsigned timeout_ms;          /* the connect, and each reply */
 };
 
 /* LOCKED: locked now (*until says till when).  SPENT: not locked, but
@@ -53,7 +66,13 @@ enum lockout_result { LOCKOUT_OK, LOCKOUT_LOCKED, LOCKOUT_SPENT,
  * returns -1 and writes the reason into err. */
 int lockout_open(struct lockout *lk, const char *path, uint32_t nslots,
 		 const struct lockout_policy *pol, char *err, size_t errlen);
+/* The same for the Redis store (lockout-redis.c): connects, nothing
+ * else (the first operation's round trip carries AUTH and SELECT). */
+int lockout_open_redis(struct lockout *lk, const struct lockout_redis_conf *rc,
+		       const struct lockout_policy *pol, char *err, size_t errlen);
 void lockout_close(struct lockout *lk);
+/* Why the last operation returned LOCKOUT_ERROR ("" if not said). */
+const char *lockout_error(const struct lockout *lk);
 /* Address text -> 16-byte key; false if it names no key.  Takes an IPv4
  * or IPv6 address, "unknown" (one key for all clients without a known
  * address), and the forms lockout_key_text() prints: A.B.C.D/32 and an

@@ -13,7 +13,10 @@
  *	research/tech-brief.md section 4).  Then: one SSL_CTX per process,
  *	TLS 1.2 and 1.3 only, no compression, no renegotiation, groups
  *	X25519:P-256:P-384, ECDHE+AEAD ciphers for TLS 1.2 (OpenSSL's TLS 1.3
- *	defaults), the full chain from SMTP_TLS_CERT, session cache off.
+ *	defaults), the full chain from SMTP_TLS_CERT, session cache off,
+ *	openssl.cnf not read (ossl_init()).  Certificate and key are read
+ *	at STARTTLS but parsed only for a full handshake (cert_cb(), below):
+ *	a resumed session never pays for them.
  *	The handshake runs non-blocking and io_wait() bounds it by
  *	SMTP_TIMEOUT as a whole.  Afterwards io.c reads and writes through
  *	the io_transport below (-2 = would block; wants() tells poll what
@@ -57,10 +60,11 @@
  *	OpenSSL cipher name): it goes into the Received header
  *	("with ESMTPS (TLS1.3 ...)", message.c) and SMTP_TLS of the deliver
  *	program (queue.c).  A "tls" log event carries version, cipher, bits
- *	and whether the session was resumed.
+ *	whether the session was resumed, and cert_loads= (how often
+ *	cert_cb() ran: 1 for a full handshake, 0 for a resumed one).
  *
  * OPENSSL SURFACE (all in this file, resolved with dlsym into O)
- *	The functions used, 43 in all (CRYPTO_FUNCS and SSL_FUNCS below):
+ *	The functions used (CRYPTO_FUNCS, SSL_FUNCS and STRINGS_FUNCS below):
  *	libssl: OPENSSL_init_ssl, TLS_server_method, SSL_CTX_new, SSL_CTX_free,
  *	SSL_CTX_ctrl (behind the macros SSL_CTX_set_min_proto_version,
  *	SSL_CTX_set_mode, SSL_CTX_set1_groups_list,
@@ -72,16 +76,25 @@
  *	SSL_new, SSL_set_rfd, SSL_set_wfd, SSL_accept, SSL_get_error,
  *	SSL_read_ex, SSL_write_ex, SSL_pending, SSL_shutdown, SSL_get_version,
  *	SSL_get_current_cipher, SSL_CIPHER_get_name, SSL_CIPHER_get_bits,
- *	SSL_session_reused.
- *	libcrypto: ERR_clear_error, ERR_peek_last_error, ERR_error_string_n
- *	(ERR_GET_LIB/ERR_GET_REASON are macros), RAND_bytes, EVP_aes_256_cbc,
+ *	SSL_session_reused, SSL_CTX_set_cert_cb, SSL_use_cert_and_key,
+ *	ERR_load_SSL_strings.
+ *	libcrypto: OPENSSL_init_crypto, ERR_clear_error, ERR_peek_last_error,
+ *	ERR_error_string_n (ERR_GET_LIB/ERR_GET_REASON are macros),
+ *	RAND_bytes, EVP_aes_256_cbc,
  *	EVP_EncryptInit_ex, EVP_DecryptInit_ex, EVP_MAC_CTX_set_params,
  *	OSSL_PARAM_construct_octet_string, OSSL_PARAM_construct_utf8_string,
  *	OSSL_PARAM_construct_end, X509_get0_notBefore, X509_get0_notAfter,
- *	X509_cmp_time, ASN1_TIME_to_tm.
+ *	X509_cmp_time, ASN1_TIME_to_tm, and for cert_cb(): BIO_new_mem_buf,
+ *	BIO_free, PEM_read_bio_X509_AUX, PEM_read_bio_X509, X509_free,
+ *	X509_get0_pubkey, EVP_PKEY_get0_type_name, EVP_PKEY_free,
+ *	OSSL_DECODER_CTX_new_for_pkey, OSSL_DECODER_from_data,
+ *	OSSL_DECODER_CTX_free, OPENSSL_sk_new_null, OPENSSL_sk_push,
+ *	OPENSSL_sk_pop_free (behind the sk_X509_* macros); the
+ *	ERR_load_*_strings of STRINGS_FUNCS.
  *
  * LIMITS
- *	TICKET_KEYS_MAX keys in the file (4096 octets at most); the handshake
+ *	TICKET_KEYS_MAX keys in the file (4096 octets at most); certificate
+ *	and key files of PEM_FILE_MAX (64 KiB) each at most; the handshake
  *	within SMTP_TIMEOUT (and what is left of SMTP_SESSION_TIMEOUT).
  *
  * DIAGNOSTICS
@@ -90,8 +103,12 @@
  *	then as for a certificate that cannot be loaded (below).
  *	A failed handshake (including a timeout or garbage instead of a
  *	ClientHello) logs "tls_error" with OpenSSL's reason and ends the
- *	session: nothing can be replied.  A certificate or key that cannot
- *	be loaded at STARTTLS: "tls_error" and "454 4.7.0".  A ticket key
+ *	session: nothing can be replied.  A certificate or key file that
+ *	cannot be read at STARTTLS: "tls_error" stage=setup file=... and
+ *	"454 4.7.0".  One that does not parse, or a key that does not match
+ *	the certificate: "tls_error" stage=certificate file=... when a full
+ *	handshake needs it, and that handshake fails (an internal_error
+ *	alert; --check-config finds both beforehand).  A ticket key
  *	file that cannot be used: "tls_error" and no tickets (sessions go
  *	on).  --check-config reports unreadable files, a key that does not
  *	match the certificate and an unusable ticket key file as problems,
@@ -113,9 +130,11 @@
 #include <unistd.h>
 
 #include <openssl/core_names.h>
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -160,14 +179,45 @@
 #define LIBCRYPTO_SONAME "libcrypto.so.3"
 #define LIBSSL_SONAME    "libssl.so.3"
 
+/*
+ * How: Debian builds both libraries with -z now (FLAGS_1 NOW), so every
+ * one of their ~4,000 symbol references is bound at dlopen whatever the
+ * mode says; RTLD_LAZY changes nothing (callgrind: the same 4.0 M
+ * instructions).  What the mode can change is where each lookup starts:
+ * RTLD_DEEPBIND searches the library's own dependencies (itself, libc)
+ * before the global scope (smtp-session and everything it links), and
+ * most of libcrypto's references are to libcrypto itself.  That saves
+ * ~1.3 M instructions per TLS session (bench/RESULTS.md).  Nothing here
+ * interposes a symbol of theirs, so the binding is the same.
+ * AddressSanitizer refuses RTLD_DEEPBIND (its malloc must win): that
+ * build (make check-asan) loads without it.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define OSSL_DEEPBIND 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OSSL_DEEPBIND 0
+#endif
+#endif
+#ifndef OSSL_DEEPBIND
+#define OSSL_DEEPBIND RTLD_DEEPBIND
+#endif
+#define OSSL_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | OSSL_DEEPBIND)
+
 #define CRYPTO_FUNCS(X) \
-	X(ERR_clear_error) X(ERR_peek_last_error) X(ERR_error_string_n) \
+	X(OPENSSL_init_crypto) X(ERR_clear_error) X(ERR_peek_last_error) \
+	X(ERR_error_string_n) \
 	X(RAND_bytes) X(EVP_aes_256_cbc) X(EVP_EncryptInit_ex) \
 	X(EVP_DecryptInit_ex) X(EVP_MAC_CTX_set_params) \
 	X(OSSL_PARAM_construct_octet_string) \
 	X(OSSL_PARAM_construct_utf8_string) X(OSSL_PARAM_construct_end) \
 	X(X509_get0_notBefore) X(X509_get0_notAfter) X(X509_cmp_time) \
-	X(ASN1_TIME_to_tm)
+	X(ASN1_TIME_to_tm) X(BIO_new_mem_buf) \
+	X(BIO_free) X(PEM_read_bio_X509_AUX) X(PEM_read_bio_X509) X(X509_free) \
+	X(X509_get0_pubkey) X(EVP_PKEY_get0_type_name) X(EVP_PKEY_free) \
+	X(OSSL_DECODER_CTX_new_for_pkey) X(OSSL_DECODER_from_data) \
+	X(OSSL_DECODER_CTX_free) X(OPENSSL_sk_new_null) X(OPENSSL_sk_push) \
+	X(OPENSSL_sk_pop_free)
 
 #define SSL_FUNCS(X) \
 	X(OPENSSL_init_ssl) X(TLS_server_method) X(SSL_CTX_new) \
@@ -179,13 +229,33 @@
 	X(SSL_new) X(SSL_set_rfd) X(SSL_set_wfd) X(SSL_accept) \
 	X(SSL_get_error) X(SSL_read_ex) X(SSL_write_ex) X(SSL_pending) \
 	X(SSL_shutdown) X(SSL_get_version) X(SSL_get_current_cipher) \
-	X(SSL_CIPHER_get_name) X(SSL_CIPHER_get_bits) X(SSL_session_reused)
+	X(SSL_CIPHER_get_name) X(SSL_CIPHER_get_bits) X(SSL_session_reused) \
+	X(SSL_CTX_set_cert_cb) X(SSL_use_cert_and_key)
+
+/* Deprecated in 3.0's headers (so not typed from them) but exported, and
+ * the only way to load the error strings after OPENSSL_init_ssl() was
+ * told not to (see ssl_reason()): those of the libraries whose errors a
+ * session can meet (a handshake, a certificate or key that does not
+ * parse).  Errors of the others (e.g. 3.0's decoders and providers,
+ * which export no such function) read "lib(N)::reason(M)". */
+#define STRINGS_FUNCS(X) \
+	X(crypto, ERR_load_ERR_strings) X(crypto, ERR_load_CRYPTO_strings) \
+	X(crypto, ERR_load_ASN1_strings) X(crypto, ERR_load_BIO_strings) \
+	X(crypto, ERR_load_BN_strings) X(crypto, ERR_load_BUF_strings) \
+	X(crypto, ERR_load_EC_strings) X(crypto, ERR_load_EVP_strings) \
+	X(crypto, ERR_load_OBJ_strings) X(crypto, ERR_load_PEM_strings) \
+	X(crypto, ERR_load_RAND_strings) X(crypto, ERR_load_RSA_strings) \
+	X(crypto, ERR_load_X509_strings) X(crypto, ERR_load_X509V3_strings) \
+	X(ssl, ERR_load_SSL_strings)
 
 /* O.f has the type of &f; valid once ossl_load() returned true. */
 static struct {
 #define X(f) __typeof__(&f) f;
 	CRYPTO_FUNCS(X)
 	SSL_FUNCS(X)
+#undef X
+#define X(lib, f) int (*f)(void);
+	STRINGS_FUNCS(X)
 #undef X
 } O;
 
@@ -220,8 +290,8 @@ static bool ossl_load(char *why, size_t whylen)
 
 	if (state == 0) {
 		/* libcrypto first: libssl needs it anyway */
-		crypto = dlopen(LIBCRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
-		ssl = crypto ? dlopen(LIBSSL_SONAME, RTLD_NOW | RTLD_LOCAL) : NULL;
+		crypto = dlopen(LIBCRYPTO_SONAME, OSSL_DLOPEN_FLAGS);
+		ssl = crypto ? dlopen(LIBSSL_SONAME, OSSL_DLOPEN_FLAGS) : NULL;
 		ok = ssl != NULL;
 		if (!ok) {
 			const char *e = dlerror();
@@ -233,6 +303,9 @@ static bool ossl_load(char *why, size_t whylen)
 #undef X
 #define X(f) ok = ok && ossl_sym(ssl, #f, &O.f, err, sizeof err);
 		SSL_FUNCS(X)
+#undef X
+#define X(lib, f) ok = ok && ossl_sym(lib, #f, &O.f, err, sizeof err);
+		STRINGS_FUNCS(X)
 #undef X
 		state = ok ? 1 : -1;
 	}
@@ -275,6 +348,12 @@ static struct {
 	bool ctx_tried;
 	int nkeys;
 	struct ticket_key keys[TICKET_KEYS_MAX];
+	/* SMTP_TLS_CERT and SMTP_TLS_KEY as read at STARTTLS, parsed only
+	 * by cert_cb() (a full handshake); the key is zeroed after use. */
+	const char *cert_file, *key_file;
+	char *cert_pem, *key_pem;
+	size_t cert_len, key_len;
+	int cert_loads;                 /* cert_cb() calls: the "tls" event */
 } T;
 
 bool tls_configured(const struct config *cfg)
@@ -284,11 +363,21 @@ bool tls_configured(const struct config *cfg)
 
 /* ---- errors -------------------------------------------------------- */
 
-/* OpenSSL's last queued error as text, or fallback; clears the queue. */
+/* OpenSSL's last queued error as text, or fallback; clears the queue.
+ * The error strings are loaded here, at the first error, not at
+ * initialisation (OPENSSL_INIT_NO_LOAD_*_STRINGS, ~1 M instructions
+ * that a session without an error never needs; STRINGS_FUNCS). */
 static void ssl_reason(char *buf, size_t len, const char *fallback)
 {
+	static bool strings;
 	unsigned long e = O.ERR_peek_last_error();
 
+	if (e && !strings) {
+#define X(lib, f) (void)O.f();
+		STRINGS_FUNCS(X)
+#undef X
+		strings = true;
+	}
 	if (e)
 		O.ERR_error_string_n(e, buf, len);
 	else
@@ -482,17 +571,52 @@ static void setup_tickets(const struct config *cfg)
 
 /* ---- the context ---------------------------------------------------- */
 
-/* Builds the one SSL_CTX with cert and key; on failure why says why and
- * which variable. */
-static SSL_CTX *ctx_new(const struct config *cfg, char *why, size_t whylen)
+static int cert_cb(SSL *ssl, void *arg);
+
+/*
+ * OpenSSL's initialisation, only what a session needs:
+ * - OPENSSL_INIT_NO_LOAD_CONFIG: openssl.cnf is not read.  The server's
+ *   TLS settings are all in this file (protocols, groups, ciphers); a
+ *   system-wide openssl.cnf (Debian's sets nothing for TLS servers, but
+ *   a local one could raise the security level or load an engine or a
+ *   provider) does not apply to smtp-session.  Saves ~1.7 M instructions
+ *   per TLS session (bench/RESULTS.md).
+ * - OPENSSL_INIT_NO_ADD_ALL_CIPHERS, _DIGESTS: the legacy name tables
+ *   (EVP_get_cipherbyname(), ~200 ciphers) are not filled, so 3.0's
+ *   name map has nothing to copy from them either.  OPENSSL_init_ssl()
+ *   would ask for both; asked first, "not" wins (each is a run-once).
+ *   Nothing here or in libssl 3.0 looks a cipher or digest up by its
+ *   legacy name: libssl fetches from the provider (EVP_CIPHER_fetch,
+ *   EVP_MD_fetch) by the names the provider registers; the ticket
+ *   callback's EVP_aes_256_cbc() is a static object that is fetched the
+ *   same way.  ~3.2 M instructions.
+ * - the error strings are loaded at the first error (ssl_reason()),
+ *   ~1 M instructions.
+ */
+static bool ossl_init(void)
+{
+	const uint64_t opts = OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_NO_LOAD_CONFIG |
+			      OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS;
+
+	return O.OPENSSL_init_crypto(opts | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+				     OPENSSL_INIT_NO_ADD_ALL_DIGESTS, NULL) == 1 &&
+	       O.OPENSSL_init_ssl(opts | OPENSSL_INIT_NO_LOAD_SSL_STRINGS,
+				  NULL) == 1;
+}
+
+/* Builds the one SSL_CTX; on failure why says why and which variable.
+ * with_cert (--check-config): certificate and key are loaded into it
+ * and checked; otherwise (a session) cert_cb() installs them into the
+ * connection when a full handshake needs them. */
+static SSL_CTX *ctx_new(const struct config *cfg, bool with_cert, char *why,
+			size_t whylen)
 {
 	SSL_CTX *ctx;
 	char r[256];
 
 	if (!ossl_load(why, whylen))
 		return NULL;
-	if (!O.OPENSSL_init_ssl(OPENSSL_INIT_NO_ATEXIT, NULL) ||
-	    !(ctx = O.SSL_CTX_new(O.TLS_server_method()))) {
+	if (!ossl_init() || !(ctx = O.SSL_CTX_new(O.TLS_server_method()))) {
 		ssl_reason(r, sizeof r, "cannot initialise OpenSSL");
 		snprintf(why, whylen, "%s", r);
 		return NULL;
@@ -513,6 +637,10 @@ static SSL_CTX *ctx_new(const struct config *cfg, char *why, size_t whylen)
 	ctx_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	O.SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"smtp-session",
 				       12);
+	if (!with_cert) {
+		O.SSL_CTX_set_cert_cb(ctx, cert_cb, NULL);
+		return ctx;
+	}
 	if (O.SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
 		ssl_reason(r, sizeof r, "cannot load");
 		snprintf(why, whylen, "SMTP_TLS_CERT: %s: %s", cfg->tls_cert, r);
@@ -548,13 +676,177 @@ static bool ctx_init(const struct config *cfg)
 	if (T.ctx_tried)
 		return T.ctx != NULL;
 	T.ctx_tried = true;
-	T.ctx = ctx_new(cfg, why, sizeof why);
+	T.ctx = ctx_new(cfg, false, why, sizeof why);
 	if (!T.ctx) {
 		log_tls_error("setup", why);
 		return false;
 	}
 	setup_tickets(cfg);
 	return true;
+}
+
+/* ---- certificate and key, for full handshakes only -------------------- */
+
+/*
+ * Parsing the certificate chain and the key is the dearest part of the
+ * per-process set-up after SSL_CTX_new (with a PEM key ~4 M instructions
+ * of 3.0's decoder search), and a resumed handshake never uses them.  So
+ * tls_prepare() only reads both files into memory (an unreadable file is
+ * still "454 4.7.0" at STARTTLS, as before), and cert_cb() parses them
+ * and installs them into the connection.  OpenSSL calls it from
+ * tls_post_process_client_hello() only when the session is not resumed
+ * (!s->hit, both TLS 1.2 and 1.3), before it chooses the TLS 1.2 cipher
+ * and the signature algorithm, which is when a certificate is first
+ * needed.  The "tls" event's cert_loads= counts the calls (tests/tls.bats
+ * checks 1 for a full handshake, 0 for a resumed one).
+ *
+ * The key is decoded with its type named (the certificate's public key
+ * algorithm, e.g. "EC"), so 3.0's decoder chain is built for that type
+ * only instead of PEM_read_bio_PrivateKey()'s probe of every decoder.
+ */
+#define PEM_FILE_MAX 65536
+
+/* The whole file into a fresh buffer (+NUL); false with why. */
+static bool file_slurp(const char *path, char **out, size_t *outlen,
+		       char *why, size_t whylen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	size_t len = 0;
+	char *buf;
+	struct stat st;
+
+	if (fd < 0) {
+		snprintf(why, whylen, "%s", strerror(errno));
+		return false;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > PEM_FILE_MAX) {
+		snprintf(why, whylen, "not a regular file of at most %d octets",
+			 PEM_FILE_MAX);
+		close(fd);
+		return false;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		snprintf(why, whylen, "out of memory");
+		close(fd);
+		return false;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + len, (size_t)st.st_size - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(why, whylen, "%s", r < 0 ? strerror(errno) :
+				 "shorter than its size");
+			explicit_bzero(buf, len);
+			free(buf);
+			close(fd);
+			return false;
+		}
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return true;
+}
+
+/* Reads SMTP_TLS_CERT and SMTP_TLS_KEY, once per process; logged. */
+static bool cert_files_read(const struct config *cfg)
+{
+	char why[256];
+
+	T.cert_file = cfg->tls_cert;
+	T.key_file = cfg->tls_key;
+	if (!T.cert_pem &&
+	    !file_slurp(cfg->tls_cert, &T.cert_pem, &T.cert_len, why, sizeof why)) {
+		log_event("tls_error", "stage", "setup", "file", cfg->tls_cert,
+			  "reason", why, NULL);
+		return false;
+	}
+	if (!T.key_pem &&
+	    !file_slurp(cfg->tls_key, &T.key_pem, &T.key_len, why, sizeof why)) {
+		log_event("tls_error", "stage", "setup", "file", cfg->tls_key,
+			  "reason", why, NULL);
+		return false;
+	}
+	return true;
+}
+
+/* The private key of type (e.g. "EC") from T.key_pem, or NULL. */
+static EVP_PKEY *key_decode(const char *type)
+{
+	EVP_PKEY *pkey = NULL;
+	const unsigned char *p = (const unsigned char *)T.key_pem;
+	size_t len = T.key_len;
+	OSSL_DECODER_CTX *d = O.OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM",
+			NULL, type, EVP_PKEY_KEYPAIR, NULL, NULL);
+
+	if (d && O.OSSL_DECODER_from_data(d, &p, &len) != 1) {
+		O.EVP_PKEY_free(pkey);
+		pkey = NULL;
+	}
+	O.OSSL_DECODER_CTX_free(d);
+	explicit_bzero(T.key_pem, T.key_len);      /* needed once */
+	return pkey;
+}
+
+static void x509_free(void *x)
+{
+	O.X509_free(x);
+}
+
+/* SSL_CTX_set_cert_cb(3ssl): 1 = go on, 0 = fail the handshake. */
+static int cert_cb(SSL *ssl, void *arg)
+{
+	BIO *b = O.BIO_new_mem_buf(T.cert_pem, (int)T.cert_len);
+	X509 *leaf = NULL, *x;
+	EVP_PKEY *pkey = NULL;
+	OPENSSL_STACK *chain = O.OPENSSL_sk_new_null();
+	const char *file = T.cert_file;
+	char why[256];
+	int ok = 0;
+
+	(void)arg;
+	T.cert_loads++;
+	if (!b || !chain)
+		goto done;
+	/* as SSL_CTX_use_certificate_chain_file(): the leaf, then the chain */
+	leaf = O.PEM_read_bio_X509_AUX(b, NULL, NULL, NULL);
+	if (!leaf)
+		goto done;
+	while ((x = O.PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		if (O.OPENSSL_sk_push(chain, x) <= 0) {
+			O.X509_free(x);
+			goto done;
+		}
+	/* the end of the file is PEM_R_NO_START_LINE; anything else is bad */
+	if (ERR_GET_LIB(O.ERR_peek_last_error()) != ERR_LIB_PEM ||
+	    ERR_GET_REASON(O.ERR_peek_last_error()) != PEM_R_NO_START_LINE)
+		goto done;
+	O.ERR_clear_error();
+	file = T.key_file;
+	pkey = key_decode(O.EVP_PKEY_get0_type_name(O.X509_get0_pubkey(leaf)));
+	if (!pkey)
+		goto done;
+	/* checks that the key belongs to the certificate */
+	ok = O.SSL_use_cert_and_key(ssl, leaf, pkey, (STACK_OF(X509) *)chain, 1);
+done:
+	if (!ok) {
+		ssl_reason(why, sizeof why, "cannot load");
+		log_event("tls_error", "stage", "certificate", "file", file,
+			  "reason", why, NULL);
+	} else {
+		/* nothing a decoder tried on the way may reach SSL_get_error() */
+		O.ERR_clear_error();
+	}
+	O.BIO_free(b);
+	O.X509_free(leaf);
+	O.EVP_PKEY_free(pkey);
+	O.OPENSSL_sk_pop_free(chain, x509_free);
+	return ok;
 }
 
 /* ---- the transport -------------------------------------------------- */
@@ -662,7 +954,7 @@ static bool set_nonblocking(int fd)
 /* Context and SSL object for this connection; logged on failure. */
 static bool tls_prepare(struct session *s)
 {
-	if (!ctx_init(s->cfg))
+	if (!ctx_init(s->cfg) || !cert_files_read(s->cfg))
 		return false;
 	s->tls.ssl = O.SSL_new(T.ctx);
 	if (!s->tls.ssl || !O.SSL_set_rfd(s->tls.ssl, s->io.in) ||
@@ -684,7 +976,7 @@ static bool tls_handshake(struct session *s)
 {
 	struct io *io = &s->io;
 	long long saved = io->session_end, limit = mono_ms() + io->timeout * 1000LL;
-	char why[256], bits[16];
+	char why[256], bits[16], loads[16];
 	const SSL_CIPHER *c;
 	const char *ver;
 
@@ -739,9 +1031,10 @@ static bool tls_handshake(struct session *s)
 		 strncmp(ver, "TLSv", 4) == 0 ? ver + 4 : ver,
 		 c ? O.SSL_CIPHER_get_name(c) : "unknown");
 	snprintf(bits, sizeof bits, "%d", c ? O.SSL_CIPHER_get_bits(c, NULL) : 0);
+	snprintf(loads, sizeof loads, "%d", T.cert_loads);
 	log_event("tls", "version", ver,
 		  "cipher", c ? O.SSL_CIPHER_get_name(c) : "unknown",
-		  "bits", bits,
+		  "bits", bits, "cert_loads", loads,
 		  "resumed", O.SSL_session_reused(s->tls.ssl) ? "yes" : "no", NULL);
 	return true;
 }
@@ -866,7 +1159,7 @@ int tls_check_files(const struct config *cfg, void (*report)(const char *))
 	}
 	if (readable && cfg->tls_cert && cfg->tls_key) {
 		char why[512];
-		SSL_CTX *ctx = ctx_new(cfg, why, sizeof why);
+		SSL_CTX *ctx = ctx_new(cfg, true, why, sizeof why);
 
 		if (!ctx) {
 			tls_report(report, "%s", why);

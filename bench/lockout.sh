@@ -33,7 +33,7 @@ T=$(mktemp -d /tmp/lockout-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$top" -o "$T/lockout-fill" \
-	"$top/bench/lockout-fill.c" "$top/lockout.c"
+	"$top/bench/lockout-fill.c" "$top/lockout.c" "$top/lockout-redis.c" "$top/dlib.c"
 
 DB=$T/lockout.db
 fill_line=$("$T/lockout-fill" fill "$DB" "$SLOTS" "$ENTRIES")
@@ -136,7 +136,7 @@ while read -r name m p _; do
 	check_miss) label="lockout_check, address not in it" ;;
 	fail_same) label="lockout_fail, the same address" ;;
 	fail_new) label="lockout_fail, a new address each" ;;
-	success) label="lockout_success" ;;
+	success) label="a success: lockout_charge + lockout_settle" ;;
 	open_check_close) label="open + check + close (per connection)" ;;
 	*) label=$name ;;
 	esac

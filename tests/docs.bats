@@ -80,7 +80,7 @@ help_rows() {
 	assert_success
 	local help page
 	help=$(printf '%s\n' "$output" | awk -F'|' '$1 ~ /^SMTP_LOCKOUT_/ && $3 != "" { print $1, $2 }' | sort)
-	[ "$(printf '%s\n' "$help" | wc -l)" -eq 5 ]
+	[ "$(printf '%s\n' "$help" | wc -l)" -eq 6 ]
 	# ".BR A , B" then "(defaults 1, 2)": the names in order, then the numbers
 	page=$(awk '/^\.SH ENVIRONMENT/ { on = 1; next } /^\.SH / { on = 0 }
 		on && prev == ".TP" { s = $0; sub(/^\.BR? /, "", s); gsub(/[",]/, " ", s)

@@ -34,3 +34,5 @@ smoke() {
 @test "fuzz: sha256 (sha256.c against OpenSSL)" { smoke sha256; }
 @test "fuzz: dkim_keys (smtp-dkimsign's key table)" { smoke dkim_keys; }
 @test "fuzz: dmarc (the DMARC store's lines, the report's XML text)" { smoke dmarc; }
+@test "fuzz: sendmail_env (smtp-sendmail envelope to sendmail command line)" { smoke sendmail_env; }
+@test "fuzz: authres_header (smtp-authres header split, unfolding, forged-field stripping, From domain)" { smoke authres_header; }

@@ -19,6 +19,7 @@ mk() {
 		-o "$TEST_BUILD/smtp-deliver" -o "$TEST_BUILD/smtp-lockout" \
 		-o "$TEST_BUILD/smtp-dmarc-report" -o "$TEST_BUILD/smtp-dkimsign" \
 		-o "$TEST_BUILD/tests/tools/dmarc-append" \
+		-o "$TEST_BUILD/smtp-sendmail" -o "$TEST_BUILD/smtp-authres" \
 		DESTDIR="$ROOT" "$@"
 }
 
@@ -43,11 +44,15 @@ expected_tree() {
 		done
 		echo "644 $5/sysusers.d/smtp-session.conf"
 		echo "644 $5/tmpfiles.d/smtp-session.conf"
+		echo "755 $2/smtp-authres"
+		echo "644 $3/man8/smtp-authres.8"
 		echo "755 $2/smtp-deliver"
 		echo "755 $2/smtp-lockout"
+		echo "755 $2/smtp-sendmail"
 		echo "755 $2/smtp-session"
 		echo "644 $3/man8/smtp-deliver.8"
 		echo "644 $3/man8/smtp-lockout.8"
+		echo "644 $3/man8/smtp-sendmail.8"
 		echo "644 $3/man8/smtp-session.8"
 		# issue 14, signing side
 		echo "755 $2/smtp-dmarc-report"
@@ -64,10 +69,10 @@ expected_tree() {
 	assert_output "$(expected_tree usr/lib/systemd/system usr/sbin usr/share/man etc usr/lib)"
 	[ "$(stat -c %a "$ROOT/etc/smtp-session")" = 750 ]
 	local p u
-	for p in smtp-session smtp-deliver smtp-lockout; do
+	for p in smtp-session smtp-deliver smtp-lockout smtp-sendmail; do
 		cmp "$TEST_BUILD/$p" "$ROOT/usr/sbin/$p"
 	done
-	for p in smtp-session smtp-deliver smtp-lockout; do
+	for p in smtp-session smtp-deliver smtp-lockout smtp-sendmail; do
 		cmp "$REPO/man/$p.8" "$ROOT/usr/share/man/man8/$p.8"
 	done
 	cmp "$REPO/units/smtp-session.sysusers" "$ROOT/usr/lib/sysusers.d/smtp-session.conf"

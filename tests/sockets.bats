@@ -1,8 +1,9 @@
 # smtp-session behind real sockets, driven by real clients: the three
 # launchers (systemd-socket-activate with --inetd and with the connection
 # on fd 3, tcpserver), swaks, curl, Python's smtplib and raw sockets.
-# Everything listens on 127.0.0.1 (one test on ::1); each test starts its
-# own launcher in the background and teardown kills it and its children.
+# Everything listens on 127.0.0.1 (one test on ::1, one on
+# ::ffff:127.0.0.1); each test starts its own launcher in the background
+# and teardown kills it and its children.
 load helper
 
 CLIENTS=$BATS_TEST_DIRNAME/clients
@@ -161,6 +162,27 @@ PY
 	assert_output 'Received: from client.test (unknown [IPv6:::1])'
 	run grep -E '^smtp-session\[[0-9]+\]: accepted ' "$LOG"
 	assert_output --regexp '^smtp-session\[[0-9]+\]: accepted id=[0-9a-f]{16} client=::1 '
+}
+
+# A dual-stack (AF_INET6) listening socket hands an IPv4 client over as
+# ::ffff:a.b.c.d; the session shows it as the IPv4 address.  Bound to the
+# mapped loopback address only, so nothing but 127.0.0.1 reaches it.
+@test "IPv4 client on an IPv6 socket: shown as IPv4 (127.0.0.1), not ::ffff:127.0.0.1" {
+	[ "$(cat /proc/sys/net/ipv6/bindv6only 2>/dev/null)" = 0 ] ||
+		skip "bindv6only is set here"
+	PORT=$(free_port)
+	sd_env
+	start_server systemd-socket-activate -l "[::ffff:127.0.0.1]:$PORT" -a --inetd \
+		"${SD_ENV[@]}" "$SESSION"
+	run timeout 20 swaks --to bob@example.test --from alice@sender.test \
+		--helo client.test --server "127.0.0.1:$PORT"
+	assert_success
+	sessions_done
+	run received_line bob@example.test
+	assert_output 'Received: from client.test (unknown [127.0.0.1])'
+	run grep -E '^smtp-session\[[0-9]+\]: connect ' "$LOG"
+	assert_output --regexp '^smtp-session\[[0-9]+\]: connect id=[0-9a-f]{16} client=127\.0\.0\.1 '
+	refute_output --partial 'ffff'
 }
 
 # ---- clients ----------------------------------------------------------

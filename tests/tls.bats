@@ -151,7 +151,7 @@ $EHLO_TLS
 221 2.0.0 mx.test Bye
 EOF close_notify"
 	wait_sessions 1
-	run grep -E ' tls id=[0-9a-f]{16} client=127\.0\.0\.1 .*version=TLSv1\.3 cipher=TLS_[A-Z0-9_]+ bits=(128|256) resumed=no$' "$LOG"
+	run grep -E ' tls id=[0-9a-f]{16} client=127\.0\.0\.1 .*version=TLSv1\.3 cipher=TLS_[A-Z0-9_]+ bits=(128|256) cert_loads=1 resumed=no$' "$LOG"
 	assert_success
 	grep -q '^Child .* died with code 0$' "$LOG"
 }
@@ -595,12 +595,13 @@ PY
 	run sclient -starttls smtp -tls1_2 -sess_in "$s/s12.pem"
 	assert_output --partial 'Reused, TLSv1.2, Cipher is'
 	wait_sessions 4
-	# four processes, the second and the fourth resumed
+	# four processes, the second and the fourth resumed; the certificate
+	# callback (tls.c cert_cb) ran for the full handshakes only
 	run grep -oE '^smtp-session\[[0-9]+\]: tls .*resumed=(yes|no)$' "$LOG"
-	assert_line --index 0 --regexp 'version=TLSv1\.3 .*resumed=no$'
-	assert_line --index 1 --regexp 'version=TLSv1\.3 .*resumed=yes$'
-	assert_line --index 2 --regexp 'version=TLSv1\.2 .*resumed=no$'
-	assert_line --index 3 --regexp 'version=TLSv1\.2 .*resumed=yes$'
+	assert_line --index 0 --regexp 'version=TLSv1\.3 .* cert_loads=1 resumed=no$'
+	assert_line --index 1 --regexp 'version=TLSv1\.3 .* cert_loads=0 resumed=yes$'
+	assert_line --index 2 --regexp 'version=TLSv1\.2 .* cert_loads=1 resumed=no$'
+	assert_line --index 3 --regexp 'version=TLSv1\.2 .* cert_loads=0 resumed=yes$'
 	[ "$(grep -oE '^smtp-session\[[0-9]+\]: tls ' "$LOG" | sort -u | wc -l)" = 4 ]
 }
 
@@ -621,6 +622,62 @@ PY
 	"$SESSION" --new-ticket-key "$k"   # the first key is gone now
 	run sclient -starttls smtp -tls1_2 -sess_in "$s/b.pem"
 	assert_output --partial 'New, TLSv1.2'
+}
+
+@test "an RSA certificate and key work too (the key decoded as the certificate's type), TLS 1.3 and 1.2" {
+	local d=$BATS_TEST_TMPDIR
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 2 \
+		-keyout "$d/rsa-key.pem" -out "$d/rsa-cert.pem" 2>/dev/null
+	# the traditional "BEGIN RSA PRIVATE KEY" form as well as PKCS#8
+	openssl rsa -in "$d/rsa-key.pem" -traditional -out "$d/rsa-trad.pem" 2>/dev/null
+	start_server SMTP_TLS_CERT="$d/rsa-cert.pem" SMTP_TLS_KEY="$d/rsa-key.pem"
+	run sclient -starttls smtp -tls1_3
+	assert_output --partial 'New, TLSv1.3, Cipher is'
+	assert_output --partial 'Peer signature type: RSA-PSS'
+	run sclient -starttls smtp -tls1_2
+	assert_output --partial 'Cipher is ECDHE-RSA-AES128-GCM-SHA256'
+	start_server SMTP_TLS_CERT="$d/rsa-cert.pem" SMTP_TLS_KEY="$d/rsa-trad.pem"
+	run sclient -starttls smtp -tls1_2
+	assert_output --partial 'Cipher is ECDHE-RSA-AES128-GCM-SHA256'
+	wait_sessions 3
+	run grep -c ' tls .* cert_loads=1 resumed=no$' "$LOG"
+	assert_output 3
+	run grep -c ' tls_error ' "$LOG"
+	assert_output 0
+}
+
+# The files are read at STARTTLS (unreadable: 454 as before) and parsed
+# only when a full handshake needs them: a file that is readable but no
+# certificate or key fails that handshake, logged.
+@test "certificate or key unreadable: 454 at STARTTLS; unparsable or not matching: the handshake fails, logged" {
+	local d=$BATS_TEST_TMPDIR
+	SMTP_TLS_KEY=$d/missing.pem run smtp <<'IN'
+EHLO client.test
+STARTTLS
+QUIT
+IN
+	assert_output "220 mx.test ESMTP smtp-session
+$EHLO_PLAIN
+454 4.7.0 TLS not available due to temporary reason
+221 2.0.0 mx.test Bye"
+	grep -qF "tls_error id=" "$LOG"
+	grep -qF "stage=setup file=$d/missing.pem reason=\"No such file or directory\"" "$LOG"
+	: > "$LOG"
+	echo 'not a certificate' > "$d/junk.pem"
+	start_server SMTP_TLS_CERT="$d/junk.pem"
+	run sclient -starttls smtp
+	assert_output --partial 'alert internal error'
+	assert_output --partial 'Cipher is (NONE)'
+	start_server SMTP_TLS_KEY="$BATS_FILE_TMPDIR/other-key.pem"
+	run sclient -starttls smtp
+	assert_output --partial 'alert internal error'
+	assert_output --partial 'Cipher is (NONE)'
+	wait_sessions 2
+	run grep -oE ' tls_error .*stage=certificate .*' "$LOG"
+	assert_line --index 0 --partial "stage=certificate file=$d/junk.pem reason=\"error:0480006C:PEM routines::no start line\""
+	assert_line --index 1 --partial "stage=certificate file=$BATS_FILE_TMPDIR/other-key.pem reason=\"error:0A000120:SSL routines::private key mismatch\""
+	run grep -c ' tls .*resumed=' "$LOG"
+	assert_output 0
 }
 
 @test "no ticket key file: no tickets, no resumption" {
@@ -763,7 +820,7 @@ smtp-session: SMTP_TLS: required needs SMTP_TLS_CERT and SMTP_TLS_KEY"
 
 # ---- cost: a plain session never touches OpenSSL ------------------------------
 
-@test "a plain session neither loads libssl/libcrypto nor initialises OpenSSL; a STARTTLS session does" {
+@test "a plain session neither loads libssl/libcrypto nor initialises OpenSSL; a STARTTLS session does, without openssl.cnf" {
 	local t=$BATS_TEST_TMPDIR/trace
 	# LeakSanitizer cannot run under ptrace (check-asan)
 	[ -n "${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0
@@ -775,8 +832,11 @@ smtp-session: SMTP_TLS: required needs SMTP_TLS_CERT and SMTP_TLS_KEY"
 	# the control: STARTTLS over the pipe (the handshake then fails)
 	printf 'EHLO client.test\r\nSTARTTLS\r\n' |
 		timeout 10 strace -f -e trace=open,openat -o "$t" "$SESSION" 2>>"$LOG" >/dev/null
-	run grep -cE 'openssl\.cnf|/cert\.pem|/key\.pem' "$t"
-	assert_output 3
+	run grep -cE '/cert\.pem|/key\.pem' "$t"
+	assert_output 2
+	# openssl.cnf is not read (tls.c: OPENSSL_INIT_NO_LOAD_CONFIG)
+	run grep -c 'openssl\.cnf' "$t"
+	assert_output 0
 	# each library opened once, libcrypto first (tls.c dlopen()s them)
 	grep -oE '/lib(ssl|crypto)\.so\.3", [^)]*\) = [0-9]+$' "$t" |
 		sed -E 's/[0-9]+$/FD/' > "$t.libs"

@@ -69,3 +69,29 @@ setup() {
 		<(sed 's/^#\(SMTP_[A-Z_]*=\)/\1/' "$env") "$SESSION"
 	refute_output --partial 'warning'
 }
+
+@test "units: the Redis drop-in (contrib/redis) adds one address and keeps the sandbox" {
+	local s d conf=$BATS_TEST_DIRNAME/../contrib/redis/lockout-redis.conf
+	# exactly one allowed address, nothing lifted
+	run grep -E '^(IPAddress|RestrictAddressFamilies|PrivateNetwork)' "$conf"
+	assert_output "IPAddressAllow=192.0.2.10"
+	cd "$UNITS"
+	for s in smtp-session@ smtp-submission@ smtps-session@; do
+		mkdir -p "$s.service.d"
+		cp "$conf" "$s.service.d/"
+	done
+	run systemd-analyze verify --man=no ./smtp-session@.service \
+		./smtp-submission@.service ./smtps-session@.service
+	assert_success
+	assert_output ""
+	for s in smtp-session@ smtp-submission@ smtps-session@; do
+		run systemd-analyze security --offline=true "./$s.service"
+		assert_success
+		# systemd read the drop-in: an allow list beyond localhost, the
+		# deny still in place (a lifted deny reads "does not define")
+		assert_output --partial "Service defines IP address allow list with non-localhost entries"
+		d=$(printf '%s\n' "$output" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+		echo "$s: $d"
+		awk -v l="$d" 'BEGIN { exit !(l <= 2.0) }'
+	done
+}

@@ -103,6 +103,29 @@ smtpd:smtpd 700"
 	received "$f" | grep -Eq ' with ESMTP[[:space:]]+id '
 }
 
+@test "MX (25) with smtp-authres in front of smtp-deliver: it runs in the unit's sandbox, the delivered mail carries its field" {
+	# the container has no resolver: every lookup fails at once, so the
+	# verdicts are temperror (libspf2 passes a loopback client itself),
+	# but the sandboxed checking child ran under the unit's own system
+	# call filter, users and address rules, and the chain delivered
+	local env=$(ct_path /etc/smtp-session/mx.env)
+	echo 'SMTP_DELIVER="/usr/local/sbin/smtp-authres /usr/local/sbin/smtp-deliver"' >> "$env"
+	run sw --server "127.0.0.1:$MX_PORT" --to user@example.org --h-Subject mx-authres-1
+	sed -i '/smtp-authres/d' "$env"
+	assert_success
+	assert_output --partial '<-  250 2.0.0 Ok: queued as'
+	f=$(delivered mx-authres-1)
+	[ -n "$f" ]
+	run grep -E '^(Authentication-Results: |	(iprev|spf|dkim|dmarc)=)' "$f"
+	assert_line --index 0 --regexp '^Authentication-Results: [a-z0-9.-]+;$'
+	assert_line --index 1 --regexp '^	iprev=(temperror|fail) policy.iprev=127.0.0.1;$'
+	assert_line --index 2 --regexp '^	spf=pass smtp.mailfrom='
+	assert_line --index 3 '	dkim=none;'
+	assert_line --index 4 --regexp '^	dmarc=(temperror|none) header.from='
+	run ct journalctl --no-pager -o cat SYSLOG_IDENTIFIER=smtp-session SMTP_EVENT=deliver_stderr
+	assert_output --partial 'smtp-authres: iprev='
+}
+
 @test "MX (25): STARTTLS is offered and used" {
 	run sw --server "127.0.0.1:$MX_PORT" --to user@example.org --tls --h-Subject mx-tls-1
 	assert_success
