@@ -114,8 +114,8 @@ $(O)/smtp-deliver: $(DELIVER_SRCS) mailbox.h writeall.h escape.h config.h addres
 
 # smtp-sendmail: a deliver program that hands the message to the host
 # MTA's sendmail(1) (tests/sendmail.bats)
-SENDMAIL_SRCS = smtp-sendmail.c writeall.c escape.c
-$(O)/smtp-sendmail: $(SENDMAIL_SRCS) writeall.h escape.h
+SENDMAIL_SRCS = smtp-sendmail.c writeall.c escape.c filter-chain.c
+$(O)/smtp-sendmail: $(SENDMAIL_SRCS) writeall.h escape.h filter-chain.h
 	@mkdir -p $(O)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $(SENDMAIL_SRCS) $(LDFLAGS)
 
@@ -262,7 +262,7 @@ FUZZ_EXTRA_config       = config.c -Dstrdup=fuzz_strdup -Dfree=fuzz_free
 FUZZ_EXTRA_deliver_path = mailbox.c writeall.c escape.c config.c address.c filter-chain.c -Dmain=smtp_deliver_main
 FUZZ_EXTRA_msgid        = msgid.c
 FUZZ_EXTRA_sha256       = sha256.c -lcrypto
-FUZZ_EXTRA_sendmail_env = writeall.c escape.c -Dmain=smtp_sendmail_main
+FUZZ_EXTRA_sendmail_env = writeall.c escape.c filter-chain.c -Dmain=smtp_sendmail_main
 FUZZ_EXTRA_authres_header = authres-header.c
 fuzz/build/fuzz_authres_header: authres-header.c
 # issue 14, signing side: the key table; the store's lines and the report's XML text

@@ -62,7 +62,15 @@ static const char *const fallback_words[] = { "none", "file", NULL };
  * smtp-session sets for the deliver program (queue.c), and what the other
  * programs of the suite read (their man pages). */
 const char *const config_other_names[] = {
+	/* set by smtp-session for the deliver program (queue.c) */
 	"SMTP_SESSION_ID", "SMTP_HELO", "SMTP_AUTH_USER", "SMTP_COUNTRY",
+	/* smtp-authres(8) */
+	"SMTP_AUTHRES_SPF_REJECT", "SMTP_AUTHRES_DMARC_REJECT",
+	"SMTP_AUTHRES_DMARC_QUARANTINE", "SMTP_AUTHRES_DMARC_RECORD",
+	"SMTP_AUTHRES_DNS_TIMEOUT", "SMTP_AUTHRES_DEADLINE", "SMTP_AUTHRES_PSL",
+	/* smtp-dkimsign(8), smtp-dmarc-report(8) (and smtp-authres) */
+	"SMTP_DKIM_KEYS", "SMTP_DKIM_SIGN_RELAYCLIENT",
+	"SMTP_DMARC_DIR", "SMTP_DMARC_ORG", "SMTP_DMARC_EMAIL",
 	NULL,
 };
 

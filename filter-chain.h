@@ -20,6 +20,7 @@ enum qq_code {
 	QQ_CONFIG   = 55,	/* configuration problem */
 	QQ_ROOT     = 61,	/* problem with the Maildir directories */
 	QQ_TEMP     = 71,	/* temporarily refused */
+	QQ_COMM     = 74,	/* communication with the mail server failed */
 	QQ_BUG      = 81,	/* internal bug */
 	QQ_FORMAT   = 91,	/* envelope format error */
 };

@@ -66,6 +66,7 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "filter-chain.h"
 #include "writeall.h"
 
 #define PROGNAME        "smtp-sendmail"
@@ -77,27 +78,11 @@
 #define RCPTS_MAX       1000	/* 1000 * 1003 octets: well below ARG_MAX */
 #define ENV_MAX         ((RCPTS_MAX + 1) * (ADDR_MAX + 2) + 1)
 #define EXTRA_MAX       32	/* PROGRAM's own arguments */
-#define BLOCK_SIZE      (64 * 1024)
 #define OUT_MAX         4096	/* sendmail output relayed to stderr */
 #define ERR_MAX         2048
 #define REPLY_MAX       200	/* the custom reply line, code included */
 #define ESC_MAX         (4 * ADDR_MAX + 8)
 #define EXIT_NOEXEC     127	/* the child could not exec PROGRAM */
-
-/* qmail-queue(8) exit codes: 11-40 permanent, the others temporary. */
-enum qq_code {
-	QQ_OK      = 0,
-	QQ_TOOLONG = 11,	/* address too long */
-	QQ_PERM    = 31,	/* permanently refused */
-	QQ_NOMEM   = 51,
-	QQ_WRITE   = 53,	/* cannot spool a piped message */
-	QQ_READ    = 54,	/* cannot read the message or the envelope */
-	QQ_CONFIG  = 55,	/* our command line */
-	QQ_TEMP    = 71,	/* temporarily refused */
-	QQ_COMM    = 74,	/* communication with the mail server failed */
-	QQ_BUG     = 81,
-	QQ_FORMAT  = 91,	/* envelope format error */
-};
 
 /* sendmail's exit status (sysexits.h) -> ours and the client's reply.
  * Only a status that says the message or an address is bad is
@@ -108,13 +93,13 @@ static const struct {
 	int status, code, smtp;
 	const char *enh, *name, *text;
 } exit_table[] = {
-	{ EX_USAGE,       QQ_PERM, 554, "5.3.0", "EX_USAGE",
+	{ EX_USAGE,       QQ_REFUSED, 554, "5.3.0", "EX_USAGE",
 	  "Host MTA refused the command line" },
-	{ EX_DATAERR,     QQ_PERM, 554, "5.6.0", "EX_DATAERR",
+	{ EX_DATAERR,     QQ_REFUSED, 554, "5.6.0", "EX_DATAERR",
 	  "Host MTA refused the message" },
-	{ EX_NOUSER,      QQ_PERM, 550, "5.1.1", "EX_NOUSER",
+	{ EX_NOUSER,      QQ_REFUSED, 550, "5.1.1", "EX_NOUSER",
 	  "Host MTA: no such recipient" },
-	{ EX_NOHOST,      QQ_PERM, 550, "5.1.2", "EX_NOHOST",
+	{ EX_NOHOST,      QQ_REFUSED, 550, "5.1.2", "EX_NOHOST",
 	  "Host MTA: no such recipient domain" },
 	{ EX_NOINPUT,     QQ_TEMP, 451, "4.3.0", "EX_NOINPUT",
 	  "Host MTA cannot read the message" },
@@ -306,83 +291,20 @@ static int parse_args(int argc, char **argv, struct plan *p, bool *done)
 
 /* ---- the message ---------------------------------------------------- */
 
-/* An unnamed file in $TMPDIR (default /tmp): O_TMPFILE, or a name
- * unlinked at once where the file system has no O_TMPFILE. */
-static int unnamed_file(void)
-{
-	const char *dir = getenv("TMPDIR");
-	char name[4096];
-	int fd;
-
-	if (dir == NULL || dir[0] != '/')
-		dir = "/tmp";
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
-		return fd;
-	if (snprintf(name, sizeof name, "%s/" PROGNAME ".XXXXXX", dir) >=
-	    (int)sizeof name) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = mkostemp(name, O_CLOEXEC);
-	if (fd >= 0 && unlink(name) == -1) {
-		(void)close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Copies fd 0 to fd until end of file. */
-static int copy_input(int fd)
-{
-	static char block[BLOCK_SIZE];
-
-	for (;;) {
-		ssize_t n = read(0, block, sizeof block);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return fail(QQ_READ, "cannot read the message: %s",
-				    strerror(errno));
-		if (n == 0)
-			return QQ_OK;
-		if (write_all(fd, block, (size_t)n) == -1)
-			return fail(QQ_WRITE, "cannot spool the piped "
-				    "message: %s", strerror(errno));
-	}
-}
-
 /* The message as sendmail's stdin: fd 0 itself when it is a regular
- * file (rewound), else a spooled copy of the pipe.  qmail-queue(8)
- * order: the whole message is read before the envelope, so a writer
- * that sends the message and then the envelope never blocks. */
+ * file (rewound), else a copy of the pipe in an unnamed file in $TMPDIR
+ * (filter-chain.c).  qmail-queue(8) order: the whole message is read
+ * before the envelope, so a writer that sends the message and then the
+ * envelope never blocks. */
 static int message_fd(int *out)
 {
-	struct stat st;
-	int fd, code;
+	int code = filter_message_fd(-1, "$TMPDIR", out);
 
-	if (fstat(0, &st) == -1)
-		return fail(QQ_READ, "cannot stat the message on fd 0: %s",
+	if (code != QQ_OK)
+		return fail(code, "%s", filter_error());
+	if (lseek(*out, 0, SEEK_SET) == -1)
+		return fail(QQ_READ, "cannot rewind the message: %s",
 			    strerror(errno));
-	if (S_ISREG(st.st_mode)) {
-		if (lseek(0, 0, SEEK_SET) == -1)
-			return fail(QQ_READ, "cannot rewind the message: %s",
-				    strerror(errno));
-		*out = 0;
-		return QQ_OK;
-	}
-	if ((fd = unnamed_file()) == -1)
-		return fail(QQ_WRITE, "cannot make a file for the piped "
-			    "message: %s", strerror(errno));
-	if ((code = copy_input(fd)) == QQ_OK && lseek(fd, 0, SEEK_SET) == -1)
-		code = fail(QQ_WRITE, "cannot rewind the spooled message: %s",
-			    strerror(errno));
-	if (code != QQ_OK) {
-		(void)close(fd);
-		return code;
-	}
-	*out = fd;
 	return QQ_OK;
 }
 
@@ -404,7 +326,7 @@ static int read_envelope(struct envelope *env)
 			char *b;
 
 			if (cap == ENV_MAX)
-				return fail(QQ_PERM, "envelope longer than %d "
+				return fail(QQ_REFUSED, "envelope longer than %d "
 					    "octets", ENV_MAX);
 			cap = cap * 2 > ENV_MAX ? ENV_MAX : cap * 2;
 			if ((b = realloc(env->buf, cap)) == NULL)
@@ -454,7 +376,7 @@ static int take_addr(struct envelope *env, size_t *off, const char **addr,
 		return fail(QQ_TOOLONG, "%s address longer than %d octets",
 			    what, ADDR_MAX);
 	if (has_control(start))
-		return with_reply(fail(QQ_PERM, "%s address <%s> has a "
+		return with_reply(fail(QQ_REFUSED, "%s address <%s> has a "
 				       "control octet", what, esc(start)),
 				  554, "5.1.3", "Bad %s address syntax", what);
 	*addr = start;
@@ -488,7 +410,7 @@ static int parse_envelope(struct envelope *env)
 				    "with \\x%02x, not T", env->nrcpts + 2,
 				    (unsigned char)env->buf[off]);
 		if (env->nrcpts == RCPTS_MAX)
-			return with_reply(fail(QQ_PERM, "more than %d "
+			return with_reply(fail(QQ_REFUSED, "more than %d "
 					       "recipients", RCPTS_MAX),
 					  554, "5.5.3", "Too many recipients "
 					  "for the host MTA (at most %d)",
@@ -766,34 +688,15 @@ static int bridge(const struct plan *p)
 	return code;
 }
 
-/* A closed fd 0, 1 or 2 is filled with /dev/null, so a file we open
- * never becomes "stderr"; a closed fd 0 or 1 then reads as empty. */
-static int std_fds_open(void)
-{
-	for (int fd = 0; fd <= 2; fd++) {
-		int n;
-
-		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-			continue;
-		n = open("/dev/null", O_RDWR);
-		if (n != fd) {
-			if (n >= 0)
-				(void)close(n);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* "smtp-sendmail: reason", then the reply line, if any, last. */
 static void print_error(int code)
 {
 	char line[ERR_MAX + REPLY_MAX + 64];
 	int n;
 
-	if ((code == QQ_PERM || code == QQ_TEMP) && reply[0] == '\0')
-		(void)with_reply(code, code == QQ_PERM ? 554 : 451,
-				 code == QQ_PERM ? "5.3.0" : "4.3.0",
+	if ((code == QQ_REFUSED || code == QQ_TEMP) && reply[0] == '\0')
+		(void)with_reply(code, code == QQ_REFUSED ? 554 : 451,
+				 code == QQ_REFUSED ? "5.3.0" : "4.3.0",
 				 "Host MTA refused the message");
 	n = snprintf(line, sizeof line, PROGNAME ": %s\n%s%s",
 		     errline[0] != '\0' ? errline : "internal error", reply,
@@ -811,13 +714,11 @@ int main(int argc, char **argv)
 	bool done = false;
 	int code;
 
-	if (std_fds_open() == -1)
+	/* fds 0-2 open, SIGPIPE ignored (a write error is an error return,
+	 * not death by signal), umask 077: filter-chain.c */
+	if (filter_init() == -1)
 		return QQ_BUG;
-	/* a write error must be an error return, not death by signal */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		code = fail(QQ_BUG, "signal: %s", strerror(errno));
-	else if ((code = parse_args(argc, argv, &plan, &done)) == QQ_OK &&
-		 !done)
+	if ((code = parse_args(argc, argv, &plan, &done)) == QQ_OK && !done)
 		code = bridge(&plan);
 	if (code != QQ_OK)
 		print_error(code);

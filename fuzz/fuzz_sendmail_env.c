@@ -88,7 +88,7 @@ static void check_argv(const struct envelope *env)
 
 static void check_refused(int code)
 {
-	CHECK(code == QQ_TOOLONG || code == QQ_PERM || code == QQ_READ ||
+	CHECK(code == QQ_TOOLONG || code == QQ_REFUSED || code == QQ_READ ||
 	      code == QQ_FORMAT);
 	CHECK(errline[0] != '\0');
 	if (reply[0] == '\0')

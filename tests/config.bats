@@ -320,8 +320,15 @@ OUT
 )"
 }
 
-@test "--check-config knows the names smtp-session sets for the deliver program; other names are not checked" {
+@test "--check-config knows the names smtp-session sets for the deliver program and those the other programs read" {
 	export SMTP_SESSION_ID=x SMTP_HELO=y SMTP_AUTH_USER=z SMTP_COUNTRY=DE MAILDIR_ROOT=/x RELAYCLIENT=
+	# and those of smtp-authres, smtp-dkimsign and smtp-dmarc-report, from their own --help
+	local v
+	for v in $(for p in smtp-authres smtp-dkimsign smtp-dmarc-report; do
+			"$TEST_BUILD/$p" --help; done | grep -oE '\bSMTP_[A-Z_]+' | sort -u); do
+		"$SESSION" --help | grep -q "^  $v " || export "$v=1"
+	done
+	[ -n "${SMTP_DKIM_KEYS:-}" ] && [ -n "${SMTP_AUTHRES_SPF_REJECT:-}" ]
 	run --separate-stderr "$SESSION" --check-config
 	assert_success
 	assert_output 'smtp-session: configuration ok'
