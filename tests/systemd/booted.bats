@@ -304,7 +304,7 @@ tls_session() {   # tls_session OUT-FILE [IN-FILE]
 		sh -c 'env | grep -E "^(SMTP_|MAILDIR_ROOT=)" | sort'
 	assert_success
 	local by_systemd=$output
-	[ "$(grep -c . <<<"$by_systemd")" -ge 15 ]
+	[ "$(grep -c . <<<"$by_systemd")" -ge 12 ]
 	run ct env -i sh -c 'set -a; . /run/all.env; env | grep -E "^(SMTP_|MAILDIR_ROOT=)" | sort'
 	assert_success
 	assert_equal "$output" "$by_systemd"
