@@ -581,15 +581,18 @@ static int cert_cb(SSL *ssl, void *arg);
  *   a local one could raise the security level or load an engine or a
  *   provider) does not apply to smtp-session.  Saves ~1.7 M instructions
  *   per TLS session (bench/RESULTS.md).
- * - OPENSSL_INIT_NO_ADD_ALL_CIPHERS, _DIGESTS: the legacy name tables
- *   (EVP_get_cipherbyname(), ~200 ciphers) are not filled, so 3.0's
- *   name map has nothing to copy from them either.  OPENSSL_init_ssl()
- *   would ask for both; asked first, "not" wins (each is a run-once).
- *   Nothing here or in libssl 3.0 looks a cipher or digest up by its
- *   legacy name: libssl fetches from the provider (EVP_CIPHER_fetch,
- *   EVP_MD_fetch) by the names the provider registers; the ticket
- *   callback's EVP_aes_256_cbc() is a static object that is fetched the
- *   same way.  ~3.2 M instructions.
+ * - OPENSSL_INIT_NO_ADD_ALL_CIPHERS: the legacy cipher name table
+ *   (EVP_get_cipherbyname(), ~200 ciphers) is not filled, so 3.0's
+ *   name map has nothing to copy from it either.  OPENSSL_init_ssl()
+ *   would ask for it; asked first, "not" wins (a run-once).  Nothing
+ *   here or in libssl 3.0 looks a cipher up by its legacy name: libssl
+ *   fetches from the provider (EVP_CIPHER_fetch) by the names the
+ *   provider registers; the ticket callback's EVP_aes_256_cbc() is a
+ *   static object that is fetched the same way.  The digest table is
+ *   still filled: the security level's check of a chain certificate's
+ *   signature finds its digest by NID there (X509_get_signature_info ->
+ *   EVP_get_digestbynid), and without it every CA certificate is "ca md
+ *   too weak" (tests/tls.bats, a CA-signed chain).
  * - the error strings are loaded at the first error (ssl_reason()),
  *   ~1 M instructions.
  */
@@ -598,8 +601,8 @@ static bool ossl_init(void)
 	const uint64_t opts = OPENSSL_INIT_NO_ATEXIT | OPENSSL_INIT_NO_LOAD_CONFIG |
 			      OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS;
 
-	return O.OPENSSL_init_crypto(opts | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
-				     OPENSSL_INIT_NO_ADD_ALL_DIGESTS, NULL) == 1 &&
+	return O.OPENSSL_init_crypto(opts | OPENSSL_INIT_NO_ADD_ALL_CIPHERS,
+				     NULL) == 1 &&
 	       O.OPENSSL_init_ssl(opts | OPENSSL_INIT_NO_LOAD_SSL_STRINGS,
 				  NULL) == 1;
 }

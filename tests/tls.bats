@@ -880,3 +880,28 @@ $EHLO_PLAIN
 	assert_failure
 	assert_output "smtp-session: OpenSSL not available: $d2/libcrypto.so.3: file too short"
 }
+
+@test "a certificate signed by a CA (leaf + CA in SMTP_TLS_CERT): --check-config passes, the client verifies the chain" {
+	local d=$BATS_TEST_TMPDIR
+	# ECDSA/SHA-256 throughout: nothing weak, yet the security level's
+	# check of the CA certificate's signature needs the digest table
+	# (tls.c, ossl_init(): "ca md too weak" without it)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj /CN=ca.test -days 30 -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=mx.test \
+		-addext subjectAltName=DNS:mx.test -keyout "$d/leaf.key" -out "$d/leaf.csr" 2>/dev/null
+	openssl x509 -req -in "$d/leaf.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+		-CAcreateserial -copy_extensions copy -days 30 -out "$d/leaf.pem" 2>/dev/null
+	cat "$d/leaf.pem" "$d/ca.pem" > "$d/chain.pem"
+	export SMTP_TLS_CERT=$d/chain.pem SMTP_TLS_KEY=$d/leaf.key
+	run --separate-stderr "$SESSION" --check-config
+	assert_success
+	assert_output 'smtp-session: configuration ok'
+	start_server
+	run sclient -starttls smtp -CAfile "$d/ca.pem" -verify_return_error -verify_hostname mx.test
+	assert_success
+	assert_output --partial 'Verify return code: 0 (ok)'
+	assert_output --partial 'Certificate chain'
+	run grep -c ' tls .*cert_loads=1 ' "$LOG"
+	assert_output 1
+}
